@@ -1,0 +1,83 @@
+"""Any X12 file as a JSON-ready tree (``edi inspect``): envelopes, and each set's parsed content.
+
+Sets with a parser print their parsed content (CONTRACT section 6); the others (837, 270, 276)
+print their envelope facts and segment count.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from edi.x12 import Envelope, Interchange, TransactionSet
+
+__all__ = ["INSPECTORS", "inspect_stream"]
+
+# set id (or set id + guide) -> "module:function" taking a TransactionSet and returning a dict
+INSPECTORS: dict[str, str] = {
+    "835": "edi.x835:inspect_835",
+    "999": "edi.x999:inspect_999",
+    "277": "edi.x277:inspect_277",
+    "271": "edi.x271:inspect_271",
+}
+
+
+def _inspector(set_id: str) -> Callable[[TransactionSet], dict[str, Any]] | None:
+    target = INSPECTORS.get(set_id)
+    if target is None:
+        return None
+    module, func = target.split(":")
+    fn: Callable[[TransactionSet], dict[str, Any]] = getattr(importlib.import_module(module), func)
+    return fn
+
+
+def _generic(ts: TransactionSet) -> dict[str, Any]:
+    n = sum(1 for _ in ts.segments)
+    return {"set": ts.set_id, "control_number": ts.control_number, "implementation": ts.implementation,
+            "segments": n}
+
+
+def inspect_stream(stream: BinaryIO, *, strict: bool = True) -> dict[str, Any]:
+    """Parse every interchange in ``stream``; raises edi.errors.EdiError on broken X12 (strict)."""
+    env = Envelope(stream, strict=strict)
+    by_isa: dict[int, dict[str, Any]] = {}
+    groups: dict[int, dict[str, Any]] = {}
+
+    def isa_node(isa: Interchange) -> dict[str, Any]:
+        node = by_isa.get(id(isa))
+        if node is None:
+            node = {"sender": isa.sender_id, "receiver": isa.receiver_id,
+                    "control_number": isa.control_number, "date": isa.date, "time": isa.time,
+                    "usage": isa.usage, "delimiters": {
+                        "element": isa.delimiters.element, "repetition": isa.delimiters.repetition,
+                        "component": isa.delimiters.component, "segment": isa.delimiters.segment},
+                    "groups": []}
+            by_isa[id(isa)] = node
+        return node
+
+    for ts in env:
+        inode = isa_node(ts.interchange)
+        g = groups.get(id(ts.group))
+        if g is None:
+            g = {"functional_id": ts.group.functional_id, "control_number": ts.group.control_number,
+                 "version": ts.group.version, "transactions": []}
+            groups[id(ts.group)] = g
+            inode["groups"].append(g)
+        fn = _inspector(ts.set_id)
+        parsed = fn(ts) if fn else _generic(ts)
+        g["transactions"].append(parsed)
+    # interchanges with no groups (a TA1 alone), and segment counts from the envelope walk
+    for isa in env.interchanges:
+        inode = isa_node(isa)
+        if isa.ta1:
+            from edi.x999 import inspect_ta1
+
+            inode["ta1"] = [inspect_ta1(seg, isa.delimiters) for seg in isa.ta1]
+        for gnode, grp in zip(inode["groups"], isa.groups, strict=False):
+            for tnode, summary in zip(gnode["transactions"], grp.transactions, strict=False):
+                tnode.setdefault("segment_count", summary.segment_count)
+    result: dict[str, Any] = {"interchanges": [isa_node(isa) for isa in env.interchanges]}
+    if env.findings:
+        result["findings"] = [str(f) for f in env.findings]
+    return result

@@ -1,0 +1,79 @@
+"""The application context handed to every command: config, database, mailbox, output."""
+
+from __future__ import annotations
+
+import json as _json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import make_engine, make_session_factory
+from pipelines.config import Config, load_config
+from pipelines.logs import get_logger
+
+if TYPE_CHECKING:
+    from transports import Mailbox
+
+__all__ = ["App"]
+
+
+class App:
+    """Lazily opened resources for one command; build with :meth:`from_config` or directly."""
+
+    def __init__(self, config: Config | None = None, *, config_path: str | None = None,
+                 as_of: date | None = None, json: bool = False, debug: bool = False,
+                 out: Any = None) -> None:
+        self._config = config
+        self._config_path = config_path
+        self.as_of = as_of or date.today()
+        self.json = json
+        self.debug = debug
+        self.out = out or sys.stdout
+        self.log = get_logger("edi")
+        self.progress = bool(getattr(self.out, "isatty", lambda: False)()) and not json
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self._config_path)
+        return self._config
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.config.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work: commits when the block ends normally, rolls back otherwise."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def mailbox(self) -> Mailbox:
+        from transports import open_mailbox
+
+        t = self.config.transport
+        return open_mailbox(t.url, known_hosts=t.known_hosts, private_key=t.private_key,
+                            passphrase=t.passphrase)
+
+    def emit(self, data: Any, text: str | Callable[[], str] | None = None) -> None:
+        """Print ``data`` as JSON with --json, else the human ``text`` (or nothing)."""
+        if self.json:
+            self.out.write(_json.dumps(data, indent=2, default=str) + "\n")
+        elif text is not None:
+            body = text() if callable(text) else text
+            if body:
+                self.out.write(body.rstrip("\n") + "\n")
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
