@@ -1,0 +1,264 @@
+"""Scrubbing: every reason a coded claim must be held before it is sent (CONTRACT.md section 5).
+
+Pure functions over frozen dataclasses; no database. :func:`scrub` takes the newly coded claims
+and the encounters already submitted (``history``) and returns, for each new encounter, all its
+hold reasons in :data:`HOLD_ORDER`: the coding holds first (DX_INVALID, DX_NOT_SUPPORTING,
+DX_EXCLUDES1, TIME_BELOW_MINIMUM, FEE_MISSING), then the table of section 5 in its order.
+
+Cross-encounter rules (AUTH_EXHAUSTED, VISIT_LIMIT_REACHED, CODE_CONFLICT, DUPLICATE_SESSION)
+count new and history encounters alike, held or not, ordered by date of service then
+encounter_id; only new encounters are ever held. A history encounter with the id of a new one is
+ignored (the new one replaces it). Choices where the contract is silent:
+
+* AUTH_EXHAUSTED counts, per authorization number, the encounters that carry the number, belong
+  to the authorization's patient and payer, and have a line whose code is in their payer's
+  ``auth_required``.
+* CODE_CONFLICT pairs an encounter billed 90791/90792 with another encounter billed a
+  psychotherapy code as section 5 counts them (90832-90838, 90846, 90847, 90849, 90853), same
+  patient, date of service and rendering NPI; both are held.
+* DUPLICATE_SESSION: two different encounters billed 90832/90834/90837, same patient, date and
+  rendering NPI; both are held.
+* ELIGIBILITY_INACTIVE uses the eligibility on file for the patient and payer (``payer_id`` is the
+  configuration's payer id): when several are given for one pair, the last in the sequence (the
+  most recent 271) is the one on file. No 271 on file: no hold.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from pipelines.coding import CODING_HOLD_ORDER, PSYCHOTHERAPY_CODES, CodedClaim, PayerRules, Session
+from pipelines.npi import is_valid_npi
+
+__all__ = [
+    "AUTH_EXHAUSTED",
+    "AUTH_EXPIRED",
+    "AUTH_MISSING",
+    "AUTH_NOT_FOR_SERVICE",
+    "CODE_CONFLICT",
+    "DUPLICATE_SESSION",
+    "ELIGIBILITY_INACTIVE",
+    "HOLD_ORDER",
+    "MEMBER_ID_MISSING",
+    "NPI_INVALID",
+    "TIMELY_FILING_EXPIRED",
+    "VISIT_LIMIT_REACHED",
+    "Authorization",
+    "Eligibility",
+    "scrub",
+]
+
+MEMBER_ID_MISSING = "MEMBER_ID_MISSING"
+NPI_INVALID = "NPI_INVALID"
+AUTH_MISSING = "AUTH_MISSING"
+AUTH_EXPIRED = "AUTH_EXPIRED"
+AUTH_NOT_FOR_SERVICE = "AUTH_NOT_FOR_SERVICE"
+AUTH_EXHAUSTED = "AUTH_EXHAUSTED"
+VISIT_LIMIT_REACHED = "VISIT_LIMIT_REACHED"
+CODE_CONFLICT = "CODE_CONFLICT"
+DUPLICATE_SESSION = "DUPLICATE_SESSION"
+TIMELY_FILING_EXPIRED = "TIMELY_FILING_EXPIRED"
+ELIGIBILITY_INACTIVE = "ELIGIBILITY_INACTIVE"
+
+HOLD_ORDER: tuple[str, ...] = CODING_HOLD_ORDER + (
+    MEMBER_ID_MISSING,
+    NPI_INVALID,
+    AUTH_MISSING,
+    AUTH_EXPIRED,
+    AUTH_NOT_FOR_SERVICE,
+    AUTH_EXHAUSTED,
+    VISIT_LIMIT_REACHED,
+    CODE_CONFLICT,
+    DUPLICATE_SESSION,
+    TIMELY_FILING_EXPIRED,
+    ELIGIBILITY_INACTIVE,
+)
+
+_EVALUATION_CODES = frozenset({"90791", "90792"})
+_TIMED_INDIVIDUAL_CODES = frozenset({"90832", "90834", "90837"})
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A prior authorization on file; empty ``service_codes`` means it covers every code."""
+
+    number: str
+    patient_id: str
+    payer_id: str
+    start_date: date
+    end_date: date
+    visits_authorized: int
+    service_codes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Coverage as a 271 reported it for a patient and a payer (the configuration's payer id)."""
+
+    patient_id: str
+    payer_id: str
+    active: bool
+    start: date | None = None
+    end: date | None = None
+
+    def inactive_on(self, day: date) -> bool:
+        """True when the 271 shows the coverage inactive on ``day``: inactive status or outside its dates."""
+        if not self.active:
+            return True
+        return (self.start is not None and day < self.start) or (self.end is not None and day > self.end)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    session: Session
+    claim: CodedClaim
+    is_new: bool
+
+    @property
+    def order(self) -> tuple[date, str]:
+        return (self.session.date_of_service, self.session.encounter_id)
+
+
+def _auth_codes(entry: _Entry, payers: Mapping[str, PayerRules]) -> frozenset[str]:
+    payer = payers.get(entry.session.payer_id)
+    return entry.claim.procedures & payer.auth_required if payer else frozenset()
+
+
+def _authorization_for(entry: _Entry, authorizations: Mapping[str, Authorization]) -> Authorization | None:
+    number = (entry.session.authorization_number or "").strip()
+    auth = authorizations.get(number) if number else None
+    if auth is None or auth.patient_id != entry.session.patient_id or auth.payer_id != entry.session.payer_id:
+        return None
+    return auth
+
+
+def _hold_past_limit(
+    entries: Iterable[_Entry], group_of: Callable[[_Entry], tuple[object, int] | None]
+) -> set[str]:
+    """Ids of new entries past their group's limit, counting each group in date/id order.
+
+    ``group_of`` gives an entry's (group, limit), or None when the entry does not count.
+    """
+    groups: dict[object, list[_Entry]] = defaultdict(list)
+    limits: dict[object, int] = {}
+    for entry in entries:
+        found = group_of(entry)
+        if found is not None:
+            groups[found[0]].append(entry)
+            limits[found[0]] = found[1]
+    held: set[str] = set()
+    for group, members in groups.items():
+        for position, entry in enumerate(sorted(members, key=lambda e: e.order)):
+            if position >= limits[group] and entry.is_new:
+                held.add(entry.session.encounter_id)
+    return held
+
+
+def _same_day_clinician(entry: _Entry) -> tuple[str, date, str]:
+    s = entry.session
+    return (s.patient_id, s.date_of_service, s.rendering_npi)
+
+
+def _conflicts(entries: Sequence[_Entry]) -> tuple[set[str], set[str]]:
+    """Ids of new entries held CODE_CONFLICT and DUPLICATE_SESSION."""
+    groups: dict[tuple[str, date, str], list[_Entry]] = defaultdict(list)
+    for entry in entries:
+        groups[_same_day_clinician(entry)].append(entry)
+    conflict: set[str] = set()
+    duplicate: set[str] = set()
+    for members in groups.values():
+        evaluations = [e for e in members if e.claim.procedures & _EVALUATION_CODES]
+        therapies = [e for e in members if e.claim.procedures & PSYCHOTHERAPY_CODES]
+        for evaluation in evaluations:
+            for therapy in therapies:
+                if evaluation is not therapy:
+                    conflict.update(e.session.encounter_id for e in (evaluation, therapy) if e.is_new)
+        timed = [e for e in members if e.claim.procedures & _TIMED_INDIVIDUAL_CODES]
+        if len(timed) > 1:
+            duplicate.update(e.session.encounter_id for e in timed if e.is_new)
+    return conflict, duplicate
+
+
+def scrub(
+    claims: Sequence[tuple[Session, CodedClaim]],
+    *,
+    payers: Mapping[str, PayerRules],
+    authorizations: Mapping[str, Authorization],
+    eligibility: Sequence[Eligibility],
+    billing_npi: str,
+    as_of: date,
+    history: Sequence[tuple[Session, CodedClaim]] = (),
+) -> dict[str, tuple[str, ...]]:
+    """Every hold reason of each new claim (coding holds included), keyed by encounter_id.
+
+    ``authorizations`` is keyed by authorization number. A claim with no reason maps to ``()``.
+    Raises ValueError when a new claim's payer is not in ``payers``.
+    """
+    new_ids = {session.encounter_id for session, _ in claims}
+    new = [_Entry(s, c, True) for s, c in claims]
+    everything = new + [_Entry(s, c, False) for s, c in history if s.encounter_id not in new_ids]
+    for entry in new:
+        if entry.session.payer_id not in payers:
+            raise ValueError(
+                f"encounter {entry.session.encounter_id}: payer {entry.session.payer_id!r} is not configured"
+            )
+
+    def auth_group(entry: _Entry) -> tuple[object, int] | None:
+        auth = _authorization_for(entry, authorizations)
+        if auth is None or not _auth_codes(entry, payers):
+            return None
+        return auth.number, auth.visits_authorized
+
+    def visit_group(entry: _Entry) -> tuple[object, int] | None:
+        s = entry.session
+        payer = payers.get(s.payer_id)
+        if (
+            payer is None
+            or payer.visit_limit_per_year <= 0
+            or not entry.claim.procedures & PSYCHOTHERAPY_CODES
+        ):
+            return None
+        return (s.patient_id, s.payer_id, s.date_of_service.year), payer.visit_limit_per_year
+
+    exhausted = _hold_past_limit(everything, auth_group)
+    over_limit = _hold_past_limit(everything, visit_group)
+    conflict, duplicate = _conflicts(everything)
+    on_file = {(e.patient_id, e.payer_id): e for e in eligibility}
+    billing_npi_ok = is_valid_npi(billing_npi)
+
+    result: dict[str, tuple[str, ...]] = {}
+    for entry in new:
+        s, claim = entry.session, entry.claim
+        payer = payers[s.payer_id]
+        reasons = set(claim.holds)
+        if not s.member_id.strip():
+            reasons.add(MEMBER_ID_MISSING)
+        if not billing_npi_ok or not is_valid_npi(s.rendering_npi):
+            reasons.add(NPI_INVALID)
+        needs_auth = _auth_codes(entry, payers)
+        if needs_auth:
+            auth = _authorization_for(entry, authorizations)
+            if auth is None:
+                reasons.add(AUTH_MISSING)
+            else:
+                if not auth.start_date <= s.date_of_service <= auth.end_date:
+                    reasons.add(AUTH_EXPIRED)
+                if auth.service_codes and not needs_auth <= auth.service_codes:
+                    reasons.add(AUTH_NOT_FOR_SERVICE)
+        flags = (
+            (exhausted, AUTH_EXHAUSTED),
+            (over_limit, VISIT_LIMIT_REACHED),
+            (conflict, CODE_CONFLICT),
+            (duplicate, DUPLICATE_SESSION),
+        )
+        reasons.update(reason for ids, reason in flags if s.encounter_id in ids)
+        if (as_of - s.date_of_service).days > payer.timely_filing_days:
+            reasons.add(TIMELY_FILING_EXPIRED)
+        coverage = on_file.get((s.patient_id, s.payer_id))
+        if coverage is not None and coverage.inactive_on(s.date_of_service):
+            reasons.add(ELIGIBILITY_INACTIVE)
+        result[s.encounter_id] = tuple(reason for reason in HOLD_ORDER if reason in reasons)
+    return result
