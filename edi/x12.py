@@ -365,10 +365,10 @@ class Envelope:
         if self._pending is not None:
             seg, self._pending = self._pending, None
             return seg
-        seg = next(self._it, None)
-        if seg is not None:
+        for seg in self._it:
             self._n += 1
-        return seg
+            return seg
+        return None
 
     @staticmethod
     def _el(seg: Segment, i: int) -> str:

@@ -62,6 +62,11 @@ class App:
         from transports import open_mailbox
 
         t = self.config.transport
+        if t.url.startswith("local:"):  # the embedded mailbox: make its folders on first use
+            from pathlib import Path
+
+            for folder in (t.upload_dir, t.download_dir):
+                (Path(t.url[len("local:"):]) / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
         return open_mailbox(t.url, known_hosts=t.known_hosts, private_key=t.private_key,
                             passphrase=t.passphrase)
 

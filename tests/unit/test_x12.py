@@ -26,7 +26,10 @@ BODY = [["BHT", "0019", "00", "B1", "20261127", "1200", "CH"], ["NM1", "41", "2"
                                                               "46", "S1"]]
 
 
-def _file(d: Delimiters = Delimiters(), newline: bool = False, n_sets: int = 1, isa: InterchangeSpec = ISA) -> str:
+STANDARD = Delimiters()
+
+
+def _file(d: Delimiters = STANDARD, newline: bool = False, n_sets: int = 1, isa: InterchangeSpec = ISA) -> str:
     sets = [TransactionSpec("837", f"{i + 1:04d}", BODY, "005010X222A1") for i in range(n_sets)]
     return build_interchange(isa, [GroupSpec("HC", "S", "R", "20261127", "1200", 5, "005010X222A1", sets)],
                              d, newline=newline)
