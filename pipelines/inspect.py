@@ -19,7 +19,7 @@ def _tree(doc: dict[str, Any]) -> str:
         rows.append([f"ISA {isa['control_number']}", f"{isa['sender']} -> {isa['receiver']}",
                      isa["date"], f"{len(isa['groups'])} group(s)"])
         for t in isa.get("ta1", []):
-            rows.append(["  TA1", t.get("ack_code", ""), "", t.get("note", "")])
+            rows.append(["  TA1", t.get("code", ""), t.get("control_number", ""), t.get("note", "")])
         for g in isa["groups"]:
             rows.append([f"  GS {g['control_number']}", g["functional_id"], g["version"],
                          f"{len(g['transactions'])} set(s)"])
