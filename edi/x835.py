@@ -425,7 +425,8 @@ class Remittance835Reader:
         self.control_number = ts.control_number
         self.implementation = ts.implementation
         self._component = ts.delimiters.component
-        self._segments: Iterator[Segment] = ts.segments
+        self._batches: Iterator[list[Segment]] = ts.batches
+        self._first: list[Segment] = []  # the rest of the batch the header ended in
         self._n = ts.segment_number - 1  # file number of the last segment consumed
         self.references: tuple[tuple[str, str], ...] = ()
         self.production_date: date | None = None
@@ -459,7 +460,7 @@ class Remittance835Reader:
         refs: list[tuple[str, str]] = []
         n = self._n
         seg: Segment | None = None
-        for seg in self._segments:
+        for seg in self._header_segments():
             n += 1
             sid = seg[0]
             if sid in _HEADER_END:
@@ -525,6 +526,13 @@ class Remittance835Reader:
             Party(**{**p, "references": tuple(p["references"]), "contacts": tuple(p["contacts"])})
             for p in (parties["PR"], parties["PE"]))
 
+    def _header_segments(self) -> Iterator[Segment]:
+        """Segments one by one; remembers the rest of the current batch for the claim loop."""
+        for batch in self._batches:
+            for i, seg in enumerate(batch):
+                self._first = batch[i + 1:]
+                yield seg
+
     # -- claims ----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[ClaimPayment]:
         if self._iterated:
@@ -574,103 +582,104 @@ class Remittance835Reader:
         l_other: list[tuple[str, str]] = []
         l_lcn: str | None = None
 
-        segs: Iterable[Segment] = self._segments if self._done else itertools.chain(
-            (self._pending,) if self._pending is not None else (), self._segments)
+        batches: Iterable[list[Segment]] = itertools.chain(
+            ([self._pending],) if self._pending is not None else (), (self._first,), self._batches)
         seg: Segment = []
         try:
-            for seg in segs:
-                n += 1
-                sid = seg[0]
-                if sid == "CAS":
-                    group = seg[1]
-                    target = c_adj if svc is None else l_adj
-                    k = len(seg)
-                    i = 2
-                    while i < k:
-                        if seg[i]:
-                            q = seg[i + 2] if i + 2 < k else ""
-                            v = seg[i + 1]
-                            m = mcache.get(v)
-                            a = AdjDraft(group, seg[i], money(v) if m is None else m, number(q) if q else None)
-                            a.__class__ = AdjCls
-                            target.append(a)
-                        i += 3
-                elif sid == "DTM":
-                    v = seg[2]
-                    dt = dcache.get(v)
-                    (c_dates if svc is None else l_dates).append((seg[1], todate(v) if dt is None else dt))
-                elif sid == "REF":
-                    if svc is None:
-                        c_refs.append((seg[1], seg[2]))
-                    elif seg[1] == "6R" and l_lcn is None:
-                        l_lcn = seg[2]
-                    else:
-                        l_refs.append((seg[1], seg[2]))
-                elif sid == "AMT":
-                    v = seg[2]
-                    m = mcache.get(v)
-                    (c_amts if svc is None else l_amts).append((seg[1], money(v) if m is None else m))
-                elif sid == "LQ":
-                    if seg[1] == "HE":
-                        l_rem.append(seg[2])
-                    else:
-                        l_other.append((seg[1], seg[2]))
-                elif sid == "SVC" or sid in _CLAIM_END:
-                    if svc is not None:
-                        line = LineDraft(*svc, tuple(l_dates), l_lcn, tuple(l_refs), tuple(l_adj), tuple(l_rem),
-                                         tuple(l_other), tuple(l_amts), tuple(l_qtys), svc_n)
-                        line.__class__ = LineCls
-                        lines.append(line)
-                        svc = None
-                    if sid == "SVC":
-                        if clp is None:
-                            raise self._error(seg, n, "SVC segment outside a claim (no CLP before it)")
-                        svc = _svc_head(seg + pad, comp)
-                        svc_n = n
-                        l_adj, l_refs, l_dates, l_amts, l_qtys, l_rem, l_other = [], [], [], [], [], [], []
-                        l_lcn = None
-                        continue
-                    if clp is not None:
-                        c = ClaimDraft(
-                            *clp, lx, tuple(c_adj), patient, insured, tuple(names), moa, mia, tuple(c_refs),
-                            tuple(c_dates), tuple(c_amts), tuple(c_qtys), tuple(lines), clp_n)
-                        c.__class__ = ClaimCls
-                        clp = None
-                        total += c.paid
-                        count += 1
-                        check(c, findings)
-                        yield c
-                    if sid == "CLP":
+            for batch in batches:
+                for seg in batch:
+                    n += 1
+                    sid = seg[0]
+                    if sid == "CAS":
+                        group = seg[1]
+                        target = c_adj if svc is None else l_adj
+                        k = len(seg)
+                        i = 2
+                        while i < k:
+                            if seg[i]:
+                                q = seg[i + 2] if i + 2 < k else ""
+                                v = seg[i + 1]
+                                m = mcache.get(v)
+                                a = AdjDraft(group, seg[i], money(v) if m is None else m, number(q) if q else None)
+                                a.__class__ = AdjCls
+                                target.append(a)
+                            i += 3
+                    elif sid == "DTM":
+                        v = seg[2]
+                        dt = dcache.get(v)
+                        (c_dates if svc is None else l_dates).append((seg[1], todate(v) if dt is None else dt))
+                    elif sid == "REF":
+                        if svc is None:
+                            c_refs.append((seg[1], seg[2]))
+                        elif seg[1] == "6R" and l_lcn is None:
+                            l_lcn = seg[2]
+                        else:
+                            l_refs.append((seg[1], seg[2]))
+                    elif sid == "AMT":
+                        v = seg[2]
+                        m = mcache.get(v)
+                        (c_amts if svc is None else l_amts).append((seg[1], money(v) if m is None else m))
+                    elif sid == "LQ":
+                        if seg[1] == "HE":
+                            l_rem.append(seg[2])
+                        else:
+                            l_other.append((seg[1], seg[2]))
+                    elif sid == "SVC" or sid in _CLAIM_END:
+                        if svc is not None:
+                            line = LineDraft(*svc, tuple(l_dates), l_lcn, tuple(l_refs), tuple(l_adj), tuple(l_rem),
+                                             tuple(l_other), tuple(l_amts), tuple(l_qtys), svc_n)
+                            line.__class__ = LineCls
+                            lines.append(line)
+                            svc = None
+                        if sid == "SVC":
+                            if clp is None:
+                                raise self._error(seg, n, "SVC segment outside a claim (no CLP before it)")
+                            svc = _svc_head(seg + pad, comp)
+                            svc_n = n
+                            l_adj, l_refs, l_dates, l_amts, l_qtys, l_rem, l_other = [], [], [], [], [], [], []
+                            l_lcn = None
+                            continue
+                        if clp is not None:
+                            c = ClaimDraft(
+                                *clp, lx, tuple(c_adj), patient, insured, tuple(names), moa, mia, tuple(c_refs),
+                                tuple(c_dates), tuple(c_amts), tuple(c_qtys), tuple(lines), clp_n)
+                            c.__class__ = ClaimCls
+                            clp = None
+                            total += c.paid
+                            count += 1
+                            check(c, findings)
+                            yield c
+                        if sid == "CLP":
+                            s = seg + pad
+                            clp = (s[1], s[2], money(s[3]), money(s[4]), money(s[5]) if s[5] else ZERO, s[6], s[7],
+                                   s[8], s[9], s[11])
+                            clp_n = n
+                            c_adj, c_refs, c_dates, c_amts, c_qtys, names, lines = [], [], [], [], [], [], []
+                            patient = insured = None
+                            moa = mia = ()
+                        elif sid == "LX":
+                            lx = int(seg[1])
+                        elif sid == "PLB":
+                            plb.extend(self._plb(seg))
+                        else:  # SE
+                            break
+                    elif sid == "NM1":
                         s = seg + pad
-                        clp = (s[1], s[2], money(s[3]), money(s[4]), money(s[5]) if s[5] else ZERO, s[6], s[7],
-                               s[8], s[9], s[11])
-                        clp_n = n
-                        c_adj, c_refs, c_dates, c_amts, c_qtys, names, lines = [], [], [], [], [], [], []
-                        patient = insured = None
-                        moa = mia = ()
-                    elif sid == "LX":
-                        lx = int(seg[1])
-                    elif sid == "PLB":
-                        plb.extend(self._plb(seg))
-                    else:  # SE
-                        break
-                elif sid == "NM1":
-                    s = seg + pad
-                    nm = NameDraft(s[1], s[2], s[3], s[4], s[5], s[7], s[8], s[9])
-                    nm.__class__ = NameCls
-                    if s[1] == "QC" and patient is None:
-                        patient = nm
-                    elif s[1] == "IL" and insured is None:
-                        insured = nm
-                    else:
-                        names.append(nm)
-                elif sid == "MOA":
-                    moa = tuple(seg[1:])
-                elif sid == "MIA":
-                    mia = tuple(seg[1:])
-                elif sid == "QTY":
-                    (c_qtys if svc is None else l_qtys).append((seg[1], number(seg[2])))
-                # anything else (TS3, TS2, PER, RDM, ...) is not kept
+                        nm = NameDraft(s[1], s[2], s[3], s[4], s[5], s[7], s[8], s[9])
+                        nm.__class__ = NameCls
+                        if s[1] == "QC" and patient is None:
+                            patient = nm
+                        elif s[1] == "IL" and insured is None:
+                            insured = nm
+                        else:
+                            names.append(nm)
+                    elif sid == "MOA":
+                        moa = tuple(seg[1:])
+                    elif sid == "MIA":
+                        mia = tuple(seg[1:])
+                    elif sid == "QTY":
+                        (c_qtys if svc is None else l_qtys).append((seg[1], number(seg[2])))
+                    # anything else (TS3, TS2, PER, RDM, ...) is not kept
         except (InvalidOperation, ValueError, IndexError):
             raise self._error(seg, n) from None
         self._n = n
