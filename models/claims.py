@@ -186,7 +186,7 @@ class Eligibility(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(64))
     payer_id: Mapped[str] = mapped_column(String(32))
-    active: Mapped[bool] = mapped_column(Boolean)
+    active: Mapped[bool | None] = mapped_column(Boolean)  # None: the 271 gave no coverage (AAA only)
     plan_start: Mapped[date | None]
     plan_end: Mapped[date | None]
     benefits: Mapped[list[Any]] = mapped_column(default=list)

@@ -100,15 +100,23 @@ class Eligibility:
 
     patient_id: str
     payer_id: str
-    active: bool
+    active: bool | None
     start: date | None = None
     end: date | None = None
 
     def inactive_on(self, day: date) -> bool:
-        """True when the 271 shows the coverage inactive on ``day``: inactive status or outside its dates."""
-        if not self.active:
+        """True when the 271 shows the coverage inactive on ``day``.
+
+        Active coverage is inactive outside its dates. An inactive answer holds every day unless it
+        gives the dates of the coverage that ended: a day inside those was covered. ``active`` None
+        (a 271 with only rejections, e.g. subscriber not found) says nothing about coverage.
+        """
+        if self.active is None:
+            return False
+        outside = (self.start is not None and day < self.start) or (self.end is not None and day > self.end)
+        if not self.active and self.start is None and self.end is None:
             return True
-        return (self.start is not None and day < self.start) or (self.end is not None and day > self.end)
+        return outside
 
 
 @dataclass(frozen=True)

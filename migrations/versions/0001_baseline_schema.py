@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 00:30:41.837518
+Create Date: 2026-11-27 00:49:57.119845
 """
-from alembic import op
 import sqlalchemy as sa
-import models.base
+from alembic import op
 
+import models.base
 
 revision = '0001'
 down_revision = None
@@ -188,7 +188,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.String(length=64), nullable=False),
     sa.Column('payer_id', sa.String(length=32), nullable=False),
-    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=True),
     sa.Column('plan_start', sa.Date(), nullable=True),
     sa.Column('plan_end', sa.Date(), nullable=True),
     sa.Column('benefits', sa.JSON(), nullable=False),

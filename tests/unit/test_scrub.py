@@ -436,3 +436,22 @@ class TestHoldOrder:
     def test_hold_order_lists_each_reason_once(self) -> None:
         """HOLD_ORDER names every reason of section 5 plus FEE_MISSING exactly once."""
         assert len(HOLD_ORDER) == len(set(HOLD_ORDER)) == 16
+
+
+class TestEligibilityWindow:
+    @pytest.mark.parametrize(("active", "start", "end", "day", "inactive"), [
+        (True, None, None, date(2026, 5, 1), False),
+        (True, date(2026, 1, 1), date(2026, 6, 30), date(2026, 7, 1), True),
+        (True, date(2026, 1, 1), None, date(2025, 12, 31), True),
+        (False, None, None, date(2026, 5, 1), True),
+        (False, date(2026, 1, 1), date(2026, 6, 30), date(2026, 5, 1), False),
+        (False, date(2026, 1, 1), date(2026, 6, 30), date(2026, 7, 1), True),
+        (None, None, None, date(2026, 5, 1), False),
+    ], ids=["active-no-dates", "active-after-end", "active-before-start", "inactive-no-dates",
+            "inactive-inside-ended-coverage", "inactive-after-coverage-ended", "rejection-only-says-nothing"])
+    def test_inactive_on(self, active: bool | None, start: date | None, end: date | None, day: date,
+                         inactive: bool) -> None:
+        """A 271 makes a date of service inactive by its status and the coverage dates it gives."""
+        from pipelines.scrub import Eligibility
+
+        assert Eligibility("P1", "AETNA", active, start, end).inactive_on(day) is inactive
