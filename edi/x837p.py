@@ -449,8 +449,13 @@ def build_837p(
     check_control(st_control)
     if not batch.claims:
         raise BuildError("the batch has no claims")
-    ids = [c.claim_id for c in batch.claims]
-    dup = next((c for c in ids if ids.count(c) > 1), None)
+    seen: set[str] = set()
+    dup = None
+    for c in batch.claims:
+        if c.claim_id in seen:
+            dup = c.claim_id
+            break
+        seen.add(c.claim_id)
     if dup is not None:
         raise BuildError(f"claim {dup}: claim id appears twice in the batch", segment_id="CLM", element=1)
     sub = batch.submitter

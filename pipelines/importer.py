@@ -1,0 +1,475 @@
+"""`edi import encounters` and `edi import authorizations`: the practice's CSV files (CONTRACT section 2).
+
+A file is read as UTF-8 (a byte-order mark is allowed), header row, RFC 4180 quoting. Missing
+required columns make the whole file unusable (:class:`InputError`, exit 2); extra columns are
+ignored with one warning naming them. Every row is checked before anything is stored
+(validate-then-store): a bad row is reported with its line number, its id and what is wrong with
+it (field names, never the values: they are PHI) and nothing of it is stored; the other rows go on.
+
+Re-importing an encounter that has no submitted claim replaces it (its unsent claim is recoded at
+the next submit); an encounter with a submitted claim is refused, unless that claim was rejected
+by the clearinghouse or payer (999/277CA): then the corrected encounter goes out again as a new
+claim at the next submit. Re-importing an authorization
+(same number, patient and payer) replaces it.
+
+Choices where the contract is silent:
+
+* Required encounter columns are every column of section 2 except the optional ones:
+  subscriber_last_name, subscriber_first_name, subscriber_dob, subscriber_sex (needed only when
+  relationship is not self), em_code, therapy_minutes, interactive_complexity, authorization_number.
+* An encounter_id that appears twice in one file: the second row is refused.
+* em_code must be one of 99202-99205, 99212-99215; therapy_minutes a whole number 0-999.
+* patient_state is 2 letters, patient_zip 5 or 9 digits (a dash is allowed), rendering_npi at most
+  10 characters (a wrong check digit is a hold, NPI_INVALID, not an import error).
+* Diagnoses are stored normalized (dotted, upper case); an unknown code is a hold (DX_INVALID).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, tuple_, update
+
+from models import Authorization, Claim, Encounter, utcnow
+from pipelines import icd10
+from pipelines.app import App
+from pipelines.coding import SERVICES
+from pipelines.errors import InputError
+
+__all__ = [
+    "AUTHORIZATION_COLUMNS",
+    "ENCOUNTER_COLUMNS",
+    "ENCOUNTER_OPTIONAL",
+    "ImportResult",
+    "RowError",
+    "cmd_import_authorizations",
+    "cmd_import_encounters",
+    "import_authorizations",
+    "import_encounters",
+    "parse_authorization_row",
+    "parse_encounter_row",
+]
+
+ENCOUNTER_COLUMNS = (
+    "encounter_id", "patient_id", "patient_last_name", "patient_first_name", "patient_dob", "patient_sex",
+    "patient_address", "patient_city", "patient_state", "patient_zip", "payer_id", "member_id",
+    "relationship", "subscriber_last_name", "subscriber_first_name", "subscriber_dob", "subscriber_sex",
+    "rendering_npi", "rendering_last_name", "rendering_first_name", "rendering_credential",
+    "date_of_service", "start_time", "end_time", "service", "em_code", "therapy_minutes",
+    "interactive_complexity", "modality", "patient_location", "diagnoses", "authorization_number",
+)
+ENCOUNTER_OPTIONAL = frozenset({
+    "subscriber_last_name", "subscriber_first_name", "subscriber_dob", "subscriber_sex", "em_code",
+    "therapy_minutes", "interactive_complexity", "authorization_number",
+})
+AUTHORIZATION_COLUMNS = ("authorization_number", "patient_id", "payer_id", "start_date", "end_date",
+                         "visits_authorized", "service_codes")
+AUTHORIZATION_OPTIONAL = frozenset({"service_codes"})
+
+RELATIONSHIPS = ("self", "spouse", "child", "other")
+SEXES = ("M", "F", "U")
+MODALITIES = ("in_person", "video", "audio_only")
+LOCATIONS = ("office", "home", "other")
+EM_CODES = frozenset({"99202", "99203", "99204", "99205", "99212", "99213", "99214", "99215"})
+MED_MANAGEMENT = frozenset({"med_management", "med_management_with_therapy"})
+
+# Longest value each text column takes (the model's column sizes).
+_MAX_LEN = {
+    "encounter_id": 64, "patient_id": 64, "patient_last_name": 60, "patient_first_name": 35,
+    "patient_address": 55, "patient_city": 30, "payer_id": 32, "member_id": 80,
+    "subscriber_last_name": 60, "subscriber_first_name": 35, "rendering_npi": 10,
+    "rendering_last_name": 60, "rendering_first_name": 35, "rendering_credential": 16,
+    "authorization_number": 50,
+}
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_ZIP = re.compile(r"^\d{5}(-?\d{4})?$")
+_SERVICE_CODE = re.compile(r"^[A-Z0-9]{5}$")
+_CHUNK = 2000  # rows per bulk statement / IN list
+EXTRA_FIELDS = "\x00extra"  # key marking a row with more fields than the header
+
+
+class RowError(ValueError):
+    """A row that cannot be stored; ``problems`` name the fields (never their values)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass
+class ImportResult:
+    """What one import did: rows stored (new or replaced) and rows refused, with why."""
+
+    file: str
+    inserted: int = 0
+    replaced: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "inserted": self.inserted, "replaced": self.replaced,
+                "rejected": len(self.errors), "ignored_columns": self.ignored_columns, "errors": self.errors}
+
+
+# ------------------------------------------------------------------------------------------------
+# Row checks (pure)
+# ------------------------------------------------------------------------------------------------
+
+
+class _Row:
+    """Field access for one CSV row that collects problems instead of stopping at the first."""
+
+    def __init__(self, row: Mapping[str, str | None]) -> None:
+        self.row = row
+        self.problems: list[str] = []
+
+    def text(self, name: str, *, required: bool = True) -> str:
+        value = (self.row.get(name) or "").strip()
+        if required and not value:
+            self.problems.append(f"{name} is empty")
+        limit = _MAX_LEN.get(name)
+        if limit is not None and len(value) > limit:
+            self.problems.append(f"{name} is longer than {limit} characters")
+        return value
+
+    def date(self, name: str, *, required: bool = True) -> date | None:
+        value = (self.row.get(name) or "").strip()
+        if not value:
+            if required:
+                self.problems.append(f"{name} is empty")
+            return None
+        try:
+            if len(value) != 10:
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            self.problems.append(f"{name} is not YYYY-MM-DD")
+            return None
+
+    def time(self, name: str) -> time | None:
+        value = (self.row.get(name) or "").strip()
+        m = _TIME.match(value)
+        if not m:
+            self.problems.append(f"{name} is not HH:MM (24-hour)" if value else f"{name} is empty")
+            return None
+        return time(int(m.group(1)), int(m.group(2)))
+
+    def choice(self, name: str, allowed: Sequence[str], *, upper: bool = False, required: bool = True,
+               default: str | None = None) -> str | None:
+        value = (self.row.get(name) or "").strip()
+        value = value.upper() if upper else value.lower()
+        if not value:
+            if default is not None:
+                return default
+            if required:
+                self.problems.append(f"{name} is empty")
+            return None
+        if value not in allowed:
+            self.problems.append(f"{name} is not one of {', '.join(allowed)}")
+            return None
+        return value
+
+    def integer(self, name: str, *, low: int, high: int, required: bool = True) -> int | None:
+        value = (self.row.get(name) or "").strip()
+        if not value:
+            if required:
+                self.problems.append(f"{name} is empty")
+            return None
+        if not value.isdigit() or not low <= int(value) <= high:
+            self.problems.append(f"{name} is not a whole number from {low} to {high}")
+            return None
+        return int(value)
+
+
+def _check_shape(row: Mapping[str, str | None]) -> list[str]:
+    problems = []
+    if row.get(EXTRA_FIELDS):
+        problems.append("the row has more fields than the header")
+    if any(v is None for v in row.values()):
+        problems.append("the row has fewer fields than the header")
+    return problems
+
+
+def parse_encounter_row(row: Mapping[str, str | None], payer_ids: frozenset[str] | set[str]) -> dict[str, Any]:
+    """The Encounter column values of one CSV row; raises :class:`RowError` naming every problem."""
+    r = _Row(row)
+    r.problems += _check_shape(row)
+    out: dict[str, Any] = {}
+    for name in ("encounter_id", "patient_id", "patient_last_name", "patient_first_name", "patient_address",
+                 "patient_city", "rendering_last_name", "rendering_first_name", "rendering_credential",
+                 "rendering_npi"):
+        out[name] = r.text(name)
+    out["member_id"] = r.text("member_id", required=False)  # empty: hold MEMBER_ID_MISSING
+    out["authorization_number"] = r.text("authorization_number", required=False) or None
+    out["patient_dob"] = r.date("patient_dob")
+    out["patient_sex"] = r.choice("patient_sex", SEXES, upper=True)
+    state = r.text("patient_state").upper()
+    if state and not (len(state) == 2 and state.isalpha()):
+        r.problems.append("patient_state is not a 2-letter code")
+    out["patient_state"] = state
+    zipc = r.text("patient_zip")
+    if zipc and not _ZIP.match(zipc):
+        r.problems.append("patient_zip is not 5 or 9 digits")
+    out["patient_zip"] = zipc.replace("-", "")
+    payer = r.text("payer_id")
+    if payer and payer not in payer_ids:
+        r.problems.append("payer_id is not a payer in the configuration")
+    out["payer_id"] = payer
+
+    relationship = r.choice("relationship", RELATIONSHIPS)
+    out["relationship"] = relationship
+    if relationship is not None and relationship != "self":
+        out["subscriber_last_name"] = r.text("subscriber_last_name")
+        out["subscriber_first_name"] = r.text("subscriber_first_name")
+        out["subscriber_dob"] = r.date("subscriber_dob")
+        out["subscriber_sex"] = r.choice("subscriber_sex", SEXES, upper=True)
+    else:
+        out.update(subscriber_last_name=None, subscriber_first_name=None, subscriber_dob=None,
+                   subscriber_sex=None)
+
+    out["date_of_service"] = r.date("date_of_service")
+    start, end = r.time("start_time"), r.time("end_time")
+    if start is not None and end is not None and end <= start:
+        r.problems.append("end_time is not after start_time")
+    out["start_time"], out["end_time"] = start, end
+
+    service = (row.get("service") or "").strip().lower()
+    if not service:
+        r.problems.append("service is empty")
+    elif service not in SERVICES:
+        r.problems.append("service is not a known service")
+    out["service"] = service
+    em_code = (row.get("em_code") or "").strip()
+    therapy: int | None = None
+    if service in MED_MANAGEMENT:
+        if not em_code:
+            r.problems.append(f"em_code is required for {service}")
+        elif em_code not in EM_CODES:
+            r.problems.append("em_code is not one of 99202-99205, 99212-99215")
+    if service == "med_management_with_therapy":
+        therapy = r.integer("therapy_minutes", low=0, high=999)
+    out["em_code"] = em_code if service in MED_MANAGEMENT and em_code else None
+    out["therapy_minutes"] = therapy
+    out["interactive_complexity"] = r.choice("interactive_complexity", ("Y", "N"), upper=True, default="N") == "Y"
+    out["modality"] = r.choice("modality", MODALITIES)
+    out["patient_location"] = r.choice("patient_location", LOCATIONS)
+    raw_dx = (row.get("diagnoses") or "").strip()
+    diagnoses = list(dict.fromkeys(icd10.normalize(c) for c in raw_dx.split(";") if c.strip()))
+    if not diagnoses:
+        r.problems.append("diagnoses is empty")
+    elif any(len(c) > 8 for c in diagnoses):
+        r.problems.append("diagnoses has a value too long to be an ICD-10-CM code")
+    out["diagnoses"] = diagnoses
+    if r.problems:
+        raise RowError(r.problems)
+    return out
+
+
+def parse_authorization_row(row: Mapping[str, str | None], payer_ids: frozenset[str] | set[str]) -> dict[str, Any]:
+    """The Authorization column values of one CSV row; raises :class:`RowError` naming every problem."""
+    r = _Row(row)
+    r.problems += _check_shape(row)
+    out: dict[str, Any] = {"authorization_number": r.text("authorization_number"),
+                           "patient_id": r.text("patient_id")}
+    payer = r.text("payer_id")
+    if payer and payer not in payer_ids:
+        r.problems.append("payer_id is not a payer in the configuration")
+    out["payer_id"] = payer
+    start, end = r.date("start_date"), r.date("end_date")
+    if start is not None and end is not None and end < start:
+        r.problems.append("end_date is before start_date")
+    out["start_date"], out["end_date"] = start, end
+    out["visits_authorized"] = r.integer("visits_authorized", low=0, high=100000)
+    codes = [c.strip().upper() for c in (row.get("service_codes") or "").split(";") if c.strip()]
+    if any(not _SERVICE_CODE.match(c) for c in codes):
+        r.problems.append("service_codes has a value that is not a 5-character code")
+    out["service_codes"] = list(dict.fromkeys(codes))
+    if r.problems:
+        raise RowError(r.problems)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading the file
+# ------------------------------------------------------------------------------------------------
+
+
+def _rows(path: Path, columns: Sequence[str], optional: frozenset[str], result: ImportResult, log: Any
+          ) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """(line number, row) for every data row; checks the header first."""
+    try:
+        fh = path.open("r", encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    with fh:
+        reader = csv.reader(fh, strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise InputError(f"{path}: the file is empty (a header row is needed)")
+            names = [h.strip() for h in header]
+            missing = [c for c in columns if c not in optional and c not in names]
+            if missing:
+                raise InputError(f"{path}: required columns missing: {', '.join(missing)}")
+            dup = sorted({n for n in names if names.count(n) > 1 and n})
+            if dup:
+                raise InputError(f"{path}: columns appear twice: {', '.join(dup)}")
+            extra = [n for n in names if n not in columns]
+            if extra:
+                result.ignored_columns = extra
+                log.warning("csv_columns_ignored", file=path.name, columns=extra)
+            known = [(i, n) for i, n in enumerate(names) if n in columns]
+            width = len(names)
+            line = reader.line_num + 1
+            for record in reader:
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    line = reader.line_num + 1
+                    continue
+                row: dict[str, str | None] = {n: (record[i] if i < len(record) else None) for i, n in known}
+                if len(record) > width and any(v.strip() for v in record[width:]):
+                    row[EXTRA_FIELDS] = "1"
+                yield line, row
+                line = reader.line_num + 1
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not UTF-8 text (near line {reader.line_num + 1})") from None
+        except csv.Error as exc:
+            raise InputError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _reject(result: ImportResult, line: int, key: str, what: str, problems: Sequence[str], log: Any) -> None:
+    result.errors.append({"line": line, what: key or None, "problems": list(problems)})
+    log.warning("csv_row_rejected", file=Path(result.file).name, line=line, **{what: key or None},
+                problems=len(problems))
+
+
+def import_encounters(app: App, path: str | Path) -> ImportResult:
+    """Validate every row of an encounters CSV, then store the good ones in one transaction."""
+    path = Path(path)
+    result = ImportResult(str(path))
+    payer_ids = set(app.config.payers)
+    good: dict[str, dict[str, Any]] = {}
+    first_line: dict[str, int] = {}
+    for line, row in _rows(path, ENCOUNTER_COLUMNS, ENCOUNTER_OPTIONAL, result, app.log):
+        key = (row.get("encounter_id") or "").strip()
+        try:
+            values = parse_encounter_row(row, payer_ids)
+        except RowError as exc:
+            _reject(result, line, key, "encounter_id", exc.problems, app.log)
+            continue
+        if key in first_line:
+            _reject(result, line, key, "encounter_id",
+                    [f"encounter_id appears twice in the file (first on line {first_line[key]})"], app.log)
+            continue
+        first_line[key] = line
+        values.update(source_file=path.name, source_line=line)
+        good[key] = values
+
+    now = utcnow()
+    with app.transaction() as session:
+        ids = list(good)
+        existing: set[str] = set()
+        submitted: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            existing.update(session.scalars(select(Encounter.encounter_id).where(Encounter.encounter_id.in_(chunk))))
+            submitted.update({e: c for e, c in session.execute(
+                select(Claim.encounter_id, Claim.claim_id)
+                .where(Claim.encounter_id.in_(chunk), Claim.status.notin_(("held", "ready", "rejected"))))})
+        for key in submitted:
+            values = good.pop(key)
+            _reject(result, values["source_line"], key, "encounter_id",
+                    [f"encounter_id was already submitted (claim {submitted[key]}); it is not replaced"],
+                    app.log)
+        new = [v | {"imported_at": now} for k, v in good.items() if k not in existing]
+        old = [v | {"imported_at": now} for k, v in good.items() if k in existing]
+        for chunk in _chunks(new):
+            session.execute(insert(cast(Table, Encounter.__table__)), list(chunk))
+        for chunk in _chunks(old):
+            session.execute(update(Encounter), list(chunk))
+        result.inserted, result.replaced = len(new), len(old)
+    result.errors.sort(key=lambda e: int(e["line"]))
+    app.log.info("encounters_imported", file=path.name, inserted=result.inserted, replaced=result.replaced,
+                 rejected=len(result.errors))
+    return result
+
+
+def import_authorizations(app: App, path: str | Path) -> ImportResult:
+    """Validate every row of an authorizations CSV, then store (or replace) the good ones."""
+    path = Path(path)
+    result = ImportResult(str(path))
+    payer_ids = set(app.config.payers)
+    good: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for line, row in _rows(path, AUTHORIZATION_COLUMNS, AUTHORIZATION_OPTIONAL, result, app.log):
+        key = (row.get("authorization_number") or "").strip()
+        try:
+            values = parse_authorization_row(row, payer_ids)
+        except RowError as exc:
+            _reject(result, line, key, "authorization_number", exc.problems, app.log)
+            continue
+        good[(values["authorization_number"], values["patient_id"], values["payer_id"])] = values
+    now = utcnow()
+    with app.transaction() as session:
+        keys = list(good)
+        existing: dict[tuple[str, str, str], int] = {}
+        for chunk in _chunks(keys, 500):
+            rows = session.execute(
+                select(Authorization.authorization_number, Authorization.patient_id, Authorization.payer_id,
+                       Authorization.id)
+                .where(tuple_(Authorization.authorization_number, Authorization.patient_id,
+                              Authorization.payer_id).in_(list(chunk))))
+            existing.update({(n, p, y): i for n, p, y, i in rows})
+        new = [v | {"imported_at": now} for k, v in good.items() if k not in existing]
+        old = [v | {"imported_at": now, "id": existing[k]} for k, v in good.items() if k in existing]
+        for chunk in _chunks(new):
+            session.execute(insert(cast(Table, Authorization.__table__)), list(chunk))
+        for chunk in _chunks(old):
+            session.execute(update(Authorization), list(chunk))
+        result.inserted, result.replaced = len(new), len(old)
+    result.errors.sort(key=lambda e: int(e["line"]))
+    app.log.info("authorizations_imported", file=path.name, inserted=result.inserted, replaced=result.replaced,
+                 rejected=len(result.errors))
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Commands
+# ------------------------------------------------------------------------------------------------
+
+
+def _report(app: App, result: ImportResult, what: str, key: str) -> int:
+    def text() -> str:
+        lines = [f"{Path(result.file).name}: {result.inserted} {what} added, {result.replaced} replaced, "
+                 f"{len(result.errors)} rows rejected"]
+        if result.ignored_columns:
+            lines.append(f"ignored columns: {', '.join(result.ignored_columns)}")
+        return "\n".join(lines)
+
+    if not app.json:
+        for e in result.errors:
+            print(f"{Path(result.file).name}: line {e['line']} ({key} {e[key] or '?'}): "
+                  f"{'; '.join(e['problems'])}", file=sys.stderr)
+    app.emit(result.as_dict(), text)
+    return 1 if result.errors else 0
+
+
+def cmd_import_encounters(app: App, args: argparse.Namespace) -> int:
+    """`edi import encounters FILE`: exit 1 when any row was refused."""
+    return _report(app, import_encounters(app, args.file), "encounters", "encounter_id")
+
+
+def cmd_import_authorizations(app: App, args: argparse.Namespace) -> int:
+    """`edi import authorizations FILE`: exit 1 when any row was refused."""
+    return _report(app, import_authorizations(app, args.file), "authorizations", "authorization_number")
+
