@@ -45,7 +45,7 @@ from pipelines.claims import (  # noqa: E402
     build_claim_batch,
     code_and_scrub,
     payer_rules,
-    submit_ready,
+    submit_all,
 )
 from pipelines.coding import code_session  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
@@ -149,7 +149,7 @@ def run(backend: str, url: str, csv_path: Path, n: int, tmp: Path) -> list[dict[
                                           isa_control=1, gs_control=1, st_control="0001", created=utcnow()))
     add("build 837P (pure)", t_build, len(ready))
 
-    t_submit, f = timed(lambda: submit_ready(app))
+    t_submit, f = timed(lambda: submit_all(app))
     add("submit (load, build, store file)", t_submit, counts["ready"])
     add("end to end", t_import + t_code + t_submit, result.inserted)
     app.close()

@@ -70,8 +70,15 @@ _RELATIONSHIP = {"spouse": "01", "child": "19", "other": "G8", "01": "01", "19":
 _SEX = ("M", "F", "U")
 
 
+_PLAIN = re.compile(r"[A-Z0-9!\"&'()+,\-./;?=]+( [A-Z0-9!\"&'()+,\-./;?=]+)*\Z")
+
+
 def clean_text(value: str, max_len: int | None = None) -> str:
     """Upper-case ``value``, fold accents, drop characters outside the X12 basic set, squeeze spaces."""
+    if value.isascii():  # the common case: nothing to fold
+        upper = value.upper()
+        if _PLAIN.match(upper):
+            return upper if max_len is None else upper[:max_len].rstrip()
     folded = unicodedata.normalize("NFKD", value)
     folded = "".join(c for c in folded if not unicodedata.combining(c)).upper()
     kept = "".join(c if c in _ALLOWED else " " for c in folded)

@@ -29,9 +29,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, object_session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from edi.errors import BuildError
 from edi.x837p import (
@@ -79,6 +78,7 @@ __all__ = [
     "cmd_submit",
     "code_and_scrub",
     "payer_rules",
+    "submit_all",
     "submit_ready",
 ]
 
@@ -291,9 +291,13 @@ def code_and_scrub(app: App, session: Session) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------
 
 
-def build_claim_batch(config: Config, claims: Sequence[Claim], encounters: Mapping[str, Encounter], *,
-                      batch_reference: str, payer_claim_numbers: Mapping[str, str] | None = None) -> Batch837:
-    """The 837P batch of ``claims`` (with their lines loaded) from the encounters they were coded from.
+def build_claim_batch(config: Config, claims: Sequence[Any], encounters: Mapping[str, Any], *,
+                      batch_reference: str, payer_claim_numbers: Mapping[str, str] | None = None,
+                      lines: Mapping[int, Sequence[Any]] | None = None) -> Batch837:
+    """The 837P batch of ``claims`` from the encounters they were coded from.
+
+    ``claims`` and ``encounters`` are ORM objects or rows with the same attribute names; the lines
+    are ``lines[claim.id]`` when given, else ``claim.lines``.
 
     REF*G1 carries the claim's authorization number. For a replacement or void claim (frequency 7
     or 8), REF*F8 is ``payer_claim_numbers[claim.claim_id]`` when given, else the claim's own
@@ -318,13 +322,14 @@ def build_claim_batch(config: Config, claims: Sequence[Claim], encounters: Mappi
                                     e.subscriber_dob, e.subscriber_sex or "U")
             patient = Patient(e.patient_last_name, e.patient_first_name, e.patient_dob, e.patient_sex, address,
                               e.relationship)
-        lines = tuple(ServiceLine(procedure=ln.procedure, charge=ln.charge, date_of_service=claim.date_of_service,
+        service_lines = tuple(ServiceLine(procedure=ln.procedure, charge=ln.charge, date_of_service=claim.date_of_service,
                                   line_control_number=ln.line_control_number,
                                   diagnosis_pointers=tuple(ln.diagnosis_pointers), modifiers=tuple(ln.modifiers),
-                                  units=ln.units) for ln in claim.lines)
+                                  units=ln.units)
+                      for ln in (lines[claim.id] if lines is not None else claim.lines))
         out.append(Claim837(
             claim_id=claim.claim_id, place_of_service=claim.place_of_service, diagnoses=tuple(claim.diagnoses),
-            subscriber=subscriber, payer=payers[claim.payer_id], lines=lines, patient=patient,
+            subscriber=subscriber, payer=payers[claim.payer_id], lines=service_lines, patient=patient,
             rendering=RenderingProvider(e.rendering_npi, e.rendering_last_name, e.rendering_first_name),
             frequency_code=claim.frequency_code, prior_auth=claim.authorization_number or "",
             payer_claim_number=numbers.get(claim.claim_id, claim.payer_claim_number or "")))
@@ -333,65 +338,76 @@ def build_claim_batch(config: Config, claims: Sequence[Claim], encounters: Mappi
                     claims=tuple(out), batch_reference=batch_reference)
 
 
-def _refused(config: Config, claims: Sequence[Claim], encounters: Mapping[str, Encounter],
-             created: datetime) -> dict[str, str]:
+def _refused(config: Config, claims: Sequence[Any], encounters: Mapping[str, Any],
+             created: datetime, lines: Mapping[int, Sequence[Any]] | None = None) -> dict[str, str]:
     """Claims the builder refuses on their own, with its message (found one claim at a time)."""
     refused: dict[str, str] = {}
     for claim in claims:
         try:
-            build_837p(build_claim_batch(config, [claim], encounters, batch_reference="CHECK"),
+            build_837p(build_claim_batch(config, [claim], encounters, batch_reference="CHECK", lines=lines),
                        isa_control=1, gs_control=1, st_control="0001", created=created)
         except (BuildError, KeyError) as exc:
             refused[claim.claim_id] = str(exc) if isinstance(exc, BuildError) else "payer is not configured"
     return refused
 
 
-def submit_ready(app: App, run_id: int | None = None) -> File | None:
-    """Write every ready claim into one 837P, recorded in the ledger; the claims become submitted.
+MAX_CLAIMS_PER_FILE = 5000
+"""The 837P guide recommends at most 5,000 claims per transaction set; one file holds one set."""
+
+
+def submit_ready(app: App, run_id: int | None = None, *, limit: int = MAX_CLAIMS_PER_FILE) -> File | None:
+    """Write up to ``limit`` ready claims into one 837P, recorded in the ledger; they become submitted.
 
     One transaction: the file record (state ``built``, archived, control numbers kept) and the claims'
     status, file_id, st_control and submitted_at. Returns the file, or None when no claim is ready.
-    Uploading is a separate step (:func:`pipelines.outbound.upload_pending`).
+    Claims are read as plain rows (not ORM objects) and locked with SKIP LOCKED, so two processes
+    sharing PostgreSQL build disjoint files. Uploading is a separate step
+    (:func:`pipelines.outbound.upload_pending`).
     """
     config = app.config
+    claim_t, line_t, enc_t = Claim.__table__, ClaimLine.__table__, Encounter.__table__
     with app.transaction() as session:
-        claims = list(session.scalars(
-            select(Claim).where(Claim.status == "ready").order_by(Claim.id)
-            .with_for_update(skip_locked=True, of=Claim.__table__)).all())
+        claims: list[Any] = list(session.execute(
+            select(claim_t).where(claim_t.c.status == "ready").order_by(claim_t.c.id).limit(limit)
+            .with_for_update(skip_locked=True)).all())
         if not claims:
             return None
-        ready_ids = select(Claim.id).where(Claim.status == "ready")
-        lines_by_claim: dict[int, list[ClaimLine]] = defaultdict(list)
-        for ln in session.scalars(select(ClaimLine).where(ClaimLine.claim_pk.in_(ready_ids))
-                                  .order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
-            lines_by_claim[ln.claim_pk].append(ln)
-        encounters = {e.encounter_id: e for e in session.scalars(
-            select(Encounter).where(Encounter.encounter_id.in_(
-                select(Claim.encounter_id).where(Claim.status == "ready"))))}
-        for c in claims:
-            set_committed_value(c, "lines", lines_by_claim.get(c.id, []))
+        lines_by_claim: dict[int, list[Any]] = defaultdict(list)
+        encounters: dict[str, Any] = {}
+        for chunk in _chunks([c.id for c in claims]):
+            for ln in session.execute(select(line_t).where(line_t.c.claim_pk.in_(chunk))
+                                      .order_by(line_t.c.claim_pk, line_t.c.line_number)):
+                lines_by_claim[ln.claim_pk].append(ln)
+        for chunk in _chunks(sorted({c.encounter_id for c in claims})):
+            encounters.update((e.encounter_id, e) for e in session.execute(
+                select(enc_t).where(enc_t.c.encounter_id.in_(chunk))))
 
         controls = allocate_controls(session, config.clearinghouse.submitter_id)
         created = utcnow()
         st = controls.st_control()
+
+        def build(batch_claims: Sequence[Any]) -> str:
+            batch = build_claim_batch(config, batch_claims, encounters, batch_reference=f"{controls.isa:09d}",
+                                      lines=lines_by_claim)
+            return build_837p(batch, isa_control=controls.isa, gs_control=controls.gs, st_control=st,
+                              created=created, usage=config.clearinghouse.usage)
+
         refused: dict[str, str] = {}
         try:
-            text = build_837p(build_claim_batch(config, claims, encounters, batch_reference=f"{controls.isa:09d}"),
-                              isa_control=controls.isa, gs_control=controls.gs, st_control=st, created=created,
-                              usage=config.clearinghouse.usage)
+            text = build(claims)
         except (BuildError, KeyError):
-            refused = _refused(config, claims, encounters, created)
+            refused = _refused(config, claims, encounters, created, lines_by_claim)
             for c in claims:
                 if c.claim_id in refused:
-                    c.status, c.status_reason = "held", refused[c.claim_id]
-                    c.hold_reasons = [*c.hold_reasons, DATA_INVALID]
+                    session.execute(update(Claim).where(Claim.id == c.id).values(
+                        status="held", status_reason=refused[c.claim_id],
+                        hold_reasons=[*(c.hold_reasons or []), DATA_INVALID], updated_at=created),
+                        execution_options={"synchronize_session": False})
                     app.log.warning("claim_refused_by_builder", claim_id=c.claim_id)
             claims = [c for c in claims if c.claim_id not in refused]
             if not claims:
                 return None
-            text = build_837p(build_claim_batch(config, claims, encounters, batch_reference=f"{controls.isa:09d}"),
-                              isa_control=controls.isa, gs_control=controls.gs, st_control=st, created=created,
-                              usage=config.clearinghouse.usage)
+            text = build(claims)
         f = write_outbound(app, session, kind="837P", text=text, controls=controls, st_controls=[("837", st)],
                            run_id=run_id)
         ids = [c.id for c in claims]
@@ -403,6 +419,14 @@ def submit_ready(app: App, run_id: int | None = None) -> File | None:
         app.log.info("claims_submitted", file_id=f.id, claims=len(ids), isa_control=controls.isa,
                      refused=len(refused))
         return f
+
+
+def submit_all(app: App, run_id: int | None = None) -> list[File]:
+    """Every ready claim, in 837P files of at most MAX_CLAIMS_PER_FILE claims each."""
+    files: list[File] = []
+    while (f := submit_ready(app, run_id)) is not None:
+        files.append(f)
+    return files
 
 
 # ------------------------------------------------------------------------------------------------
@@ -476,26 +500,29 @@ def cmd_submit(app: App, args: argparse.Namespace) -> int:
 
     with app.transaction() as session:
         counts = code_and_scrub(app, session)
-    f = submit_ready(app)
+    files = submit_all(app)
     sent = 0
     file_info: dict[str, Any] | None = None
-    if f is not None:
+    if files:
         with app.transaction() as session:
-            sent = len(session.scalars(select(Claim.id).where(Claim.file_id == f.id)).all())
-        file_info = {"file_id": f.id, "name": f.name}
+            sent = session.scalar(select(func.count()).select_from(Claim)
+                                  .where(Claim.file_id.in_([f.id for f in files]))) or 0
+        file_info = {"file_id": files[0].id, "name": files[0].name}
     upload_error = None
     try:
         uploaded = upload_pending(app)
     except (TransportError, OSError) as exc:
         uploaded, upload_error = [], str(exc)
         app.log.error("upload_failed", error=type(exc).__name__)
-    data = {**counts, "sent": sent, "file": file_info, "uploaded": uploaded, "upload_error": upload_error}
+    data = {**counts, "sent": sent, "file": file_info, "files": [{"file_id": f.id, "name": f.name} for f in files],
+            "uploaded": uploaded, "upload_error": upload_error}
 
     def text() -> str:
         out = [f"coded {counts['coded']}: {counts['ready']} ready, {counts['held']} held"]
         for reason, n in counts["hold_reasons"].items():
             out.append(f"  held {reason}: {n}")
-        out.append(f"sent {sent} claims in {f.name}" if f is not None else "no ready claims: no file written")
+        out.append(f"sent {sent} claims in {', '.join(f.name for f in files)}" if files
+                   else "no ready claims: no file written")
         if upload_error:
             out.append(f"upload failed ({upload_error}); the file is kept and the next run uploads it")
         return "\n".join(out)

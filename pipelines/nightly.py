@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import importlib
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -36,26 +35,28 @@ __all__ = ["STEPS", "cmd_run", "nightly_run", "run_lock"]
 LOCK_KEY = 0x4544_4952_554E  # "EDIRUN"
 
 
-def _call(target: str, *args: Any, **kwargs: Any) -> Any:
-    module, func = target.split(":")
-    return getattr(importlib.import_module(module), func)(*args, **kwargs)
-
-
 def _file_counts(f: Any, key: str) -> dict[str, Any]:
     return {key: 1 if f is not None else 0, **({"file_id": f.id} if f is not None else {})}
 
 
 def step_submit(app: App, run_id: int) -> dict[str, Any]:
-    counts: dict[str, Any] = _call("pipelines.claims:code_and_scrub_and_build", app, run_id=run_id)
-    return counts
+    from pipelines.claims import code_and_scrub, submit_all
+
+    with app.transaction() as session:
+        counts = code_and_scrub(app, session)
+    return {**counts, "files_837p": len(submit_all(app, run_id=run_id))}
 
 
 def step_eligibility(app: App, run_id: int) -> dict[str, Any]:
-    return _file_counts(_call("pipelines.eligibility:request_eligibility", app, run_id=run_id), "files_270")
+    from pipelines.eligibility import request_eligibility
+
+    return _file_counts(request_eligibility(app, run_id=run_id), "files_270")
 
 
 def step_status(app: App, run_id: int) -> dict[str, Any]:
-    return _file_counts(_call("pipelines.claim_status:request_status", app, run_id=run_id), "files_276")
+    from pipelines.claim_status import request_status
+
+    return _file_counts(request_status(app, run_id=run_id), "files_276")
 
 
 def step_upload(app: App, run_id: int) -> dict[str, Any]:
@@ -74,8 +75,9 @@ def step_ingest(app: App, run_id: int) -> dict[str, Any]:
 
 
 def step_report(app: App, run_id: int) -> dict[str, Any]:
-    report: dict[str, Any] = _call("pipelines.report:build_report", app)
-    return {"report": report}
+    from pipelines.report import build_report
+
+    return {"report": build_report(app)}
 
 
 STEPS: dict[str, Callable[[App, int], dict[str, Any]]] = {

@@ -17,7 +17,15 @@ from edi.validate import validate_x12
 from edi.x12 import read_segments
 from models import Authorization, Claim, ClaimLine, Encounter, File
 from pipelines.app import App
-from pipelines.claims import cmd_export, cmd_list, cmd_show, cmd_submit, code_and_scrub, submit_ready
+from pipelines.claims import (
+    cmd_export,
+    cmd_list,
+    cmd_show,
+    cmd_submit,
+    code_and_scrub,
+    submit_all,
+    submit_ready,
+)
 from pipelines.errors import InputError, NotFound
 from pipelines.importer import import_authorizations, import_encounters
 from tests.conftest import FIXTURES
@@ -268,6 +276,21 @@ class TestSubmit:
                 [k for k, v in EXPECTED.items() if not v[0]])}
             st = {c.st_control for c in s.scalars(select(Claim).where(Claim.status == "submitted"))}
             assert st == {f.transactions[0].st_control}
+
+    def test_claims_are_split_into_files_of_at_most_the_limit(self, app: App) -> None:
+        """Ready claims beyond one file's limit go into further files; each claim is sent once."""
+        loaded(app)
+        with app.transaction() as s:
+            ready = code_and_scrub(app, s)["ready"]
+        first = submit_ready(app, limit=10)
+        rest = submit_all(app)
+        assert first is not None and rest
+        with app.transaction() as s:
+            per_file = dict(s.execute(select(Claim.file_id, func.count()).where(Claim.status == "submitted")
+                                      .group_by(Claim.file_id)).all())
+        assert per_file[first.id] == 10
+        assert sum(per_file.values()) == ready
+        assert set(per_file) == {first.id, *(f.id for f in rest)}
 
     def test_second_submit_sends_nothing(self, app: App) -> None:
         """A second submit with nothing new writes no file and leaves the submitted claims alone."""
