@@ -561,6 +561,8 @@ def apply_271(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
                 unmatched.append(r.reference or ts.control_number)
         for m in r.members:
             trace = (m.trace or "").strip().upper()
+            if not trace:
+                continue  # a subscriber loop that only carries a dependent: the dependent has the trace
             inquiry = session.scalars(select(Inquiry).where(Inquiry.kind == "270", Inquiry.trace == trace)).first()
             if inquiry is None:
                 counts["members_unmatched"] += 1

@@ -1,0 +1,317 @@
+"""`edi demo`: a self-contained tour on SQLite and a local mailbox answered by the simulator.
+
+In a folder (default ``./demo``) it writes ``edi.toml`` (a sample practice, three payers with fees),
+``encounters.csv`` (54 sessions over the seven weeks before "today", with the defects a practice
+really has: a missing member id, an expired authorization, a session too short to bill, a bad
+rendering NPI, a category code that is not billable, a duplicate session, visits over a plan's
+limit, an authorization the payer never approved, a member id the payer's front end refuses, dual
+diagnoses, telehealth by video and by telephone) and ``authorizations.csv``; creates the database
+(``var/edi.db``); imports both files; runs the nightly run (code, scrub, 837P and 270s into
+``var/mailbox/inbound``); lets the clearinghouse simulator answer (999, 277CA, 835, 271); runs the
+nightly run again (download, post); and prints what happened.
+
+The sample's dates are moved so that the last sessions fall a few days before ``--as-of`` (all
+in one calendar year, so that the visit limits show). Running the demo again in the same folder
+starts fresh: its ``var/`` folder (database, mailbox, archive) is removed first, with a message. A
+folder holding a practice the demo did not make (no ``.edi-demo`` marker) is refused, untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import sys
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from edi import codes
+from models import Adjustment, Claim, Eligibility, File
+from pipelines.app import App
+from pipelines.config import Config, load_config
+from pipelines.errors import UsageError
+from pipelines.logs import configure_logging
+from pipelines.simulator import payer_rules_from_config, simulate_mailbox
+
+__all__ = ["DATA_DIR", "HOLD_REASONS", "cmd_demo", "run_demo", "summarize"]
+
+DATA_DIR = Path(__file__).with_name("demo")
+ANCHOR = date(2026, 6, 1)  # the "today" the sample files were written for
+ZERO = Decimal("0.00")
+MARKER = ".edi-demo"  # marks a folder the demo may wipe and rebuild
+
+HOLD_REASONS = {
+    "MEMBER_ID_MISSING": "no member id on the encounter",
+    "NPI_INVALID": "rendering or billing NPI fails the check digit",
+    "DX_INVALID": "a diagnosis that is not a billable ICD-10-CM code",
+    "DX_NOT_SUPPORTING": "no diagnosis that supports the service",
+    "DX_EXCLUDES1": "two diagnoses that exclude each other",
+    "TIME_BELOW_MINIMUM": "session too short to bill",
+    "AUTH_MISSING": "no authorization on file",
+    "AUTH_EXPIRED": "authorization expired before the session",
+    "AUTH_NOT_FOR_SERVICE": "authorization does not cover the code",
+    "AUTH_EXHAUSTED": "authorization has no visits left",
+    "VISIT_LIMIT_REACHED": "over the plan's yearly visit limit",
+    "CODE_CONFLICT": "evaluation and psychotherapy the same day",
+    "DUPLICATE_SESSION": "two timed psychotherapy sessions the same day",
+    "TIMELY_FILING_EXPIRED": "past the payer's filing limit",
+    "ELIGIBILITY_INACTIVE": "coverage inactive on the date of service",
+    "DATA_INVALID": "a value the 837P cannot carry",
+}
+
+# What the payers behind the simulated clearinghouse do, by the config's payer id: fee schedules
+# and copays, and two things the practice does not know: BCBS allows 4 psychotherapy visits a year,
+# and Aetna never approved AUTH-500.
+SIMULATED_PAYERS: dict[str, dict[str, Any]] = {
+    "AETNA": {"allowed_share": Decimal("0.72"), "copay": Decimal("25.00"), "necessity_denial_rate": 0.06},
+    "MEDICAID": {"allowed_share": Decimal("0.55"), "copay": ZERO, "insurance_type": "MC"},
+    "BCBS": {"allowed_share": Decimal("0.80"), "copay": ZERO, "coinsurance": Decimal("0.20"),
+             "visit_limit_per_year": 4},
+}
+UNAPPROVED_AUTHS = frozenset({"AUTH-500"})
+
+
+# --------------------------------------------------------------------------------------------
+# Sample files
+# --------------------------------------------------------------------------------------------
+
+
+def _shift(as_of: date, days: list[date]) -> timedelta:
+    """How far to move the sample's dates: the last sessions just before ``as_of``, one calendar year."""
+    delta = as_of - ANCHOR
+    first, last = min(days) + delta, max(days) + delta
+    if first.year != last.year:
+        delta -= last - date(first.year, 12, 31)
+    return delta
+
+
+def _copy_csv(src: Path, dst: Path, columns: tuple[str, ...], delta: timedelta) -> int:
+    with src.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    for row in rows:
+        for col in columns:
+            if row.get(col):
+                row[col] = (date.fromisoformat(row[col]) + delta).isoformat()
+    with dst.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def write_sample(folder: Path, as_of: date) -> tuple[Path, Path, Path]:
+    """Write edi.toml, encounters.csv and authorizations.csv into ``folder``; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).write_text("This folder was made by `edi demo`; running it again starts it fresh.\n",
+                                 encoding="utf-8")
+    config = folder / "edi.toml"
+    shutil.copyfile(DATA_DIR / "edi.toml", config)
+    with (DATA_DIR / "encounters.csv").open(newline="", encoding="utf-8") as fh:
+        days = [date.fromisoformat(r["date_of_service"]) for r in csv.DictReader(fh)]
+    delta = _shift(as_of, days)
+    encounters, auths = folder / "encounters.csv", folder / "authorizations.csv"
+    _copy_csv(DATA_DIR / "encounters.csv", encounters, ("date_of_service",), delta)
+    _copy_csv(DATA_DIR / "authorizations.csv", auths, ("start_date", "end_date"), delta)
+    return config, encounters, auths
+
+
+def _known_auths(path: Path) -> frozenset[str]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return frozenset(r["authorization_number"] for r in csv.DictReader(fh)) - UNAPPROVED_AUTHS
+
+
+# --------------------------------------------------------------------------------------------
+# The tour
+# --------------------------------------------------------------------------------------------
+
+
+def _money(d: Decimal) -> str:
+    return f"{d.quantize(Decimal('0.01')):.2f}"
+
+
+def summarize(app: App) -> dict[str, Any]:
+    """The demo's numbers, read back from the database."""
+    with app.transaction() as session:
+        claims = list(session.scalars(select(Claim).order_by(Claim.claim_id)))
+        adjustments = list(session.execute(select(Adjustment.group, Adjustment.reason, Adjustment.amount)))
+        eligibility = list(session.scalars(select(Eligibility)))
+        files = list(session.execute(select(File.direction, File.kind, File.state)))
+    status = Counter(c.status for c in claims)
+    held = [c for c in claims if c.status in ("held", "ready")]
+    sent = [c for c in claims if c.status not in ("held", "ready")]
+    reasons = Counter(r for c in held for r in c.hold_reasons)
+    rejected = [c for c in claims if c.status == "rejected"]
+    denial_lines: Counter[tuple[str, str]] = Counter()
+    denial_amount: dict[tuple[str, str], Decimal] = {}
+    for group, reason, amount in adjustments:
+        if group == "PR" or (group == "CO" and reason == "45"):
+            continue
+        denial_lines[(group, reason)] += 1
+        denial_amount[(group, reason)] = denial_amount.get((group, reason), ZERO) + amount
+    carc = codes.carc()
+    denials = [{"group": g, "reason": r, "description": carc.describe(r), "adjustments": n,
+                "amount": _money(denial_amount[(g, r)])}
+               for (g, r), n in sorted(denial_lines.items(), key=lambda kv: (-denial_amount[kv[0]], kv[0]))]
+    latest: dict[tuple[str, str], Eligibility] = {}
+    for e in sorted(eligibility, key=lambda e: e.id):
+        latest[(e.patient_id, e.payer_id)] = e
+    return {
+        "claims": {
+            "coded": len(claims),
+            "held": len(held),
+            "sent": len(sent),
+            "accepted": sum(1 for c in sent if c.status not in ("rejected", "submitted")),
+            "rejected": len(rejected),
+            "awaiting_payment": status.get("accepted", 0),
+            "paid": status.get("paid", 0),
+            "denied": status.get("denied", 0),
+            "patient_responsibility": status.get("patient_responsibility", 0),
+            "not_acknowledged": status.get("submitted", 0),
+            "by_status": dict(sorted(status.items())),
+        },
+        "hold_reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "rejections": [{"claim_id": c.claim_id, "reason": c.status_reason} for c in rejected],
+        "denials": denials,
+        "dollars": {
+            "billed": _money(sum((c.billed for c in sent), ZERO)),
+            "paid": _money(sum((c.paid for c in claims), ZERO)),
+            "patient_responsibility": _money(sum((c.patient_responsibility for c in claims), ZERO)),
+            "denied": _money(sum((denial_amount.values()), ZERO)),
+            "held": _money(sum((c.billed for c in held), ZERO)),
+        },
+        "eligibility": {"checked": len(latest), "active": sum(1 for e in latest.values() if e.active),
+                        "inactive": sum(1 for e in latest.values() if e.active is False)},
+        "files": {"sent": sum(1 for d, _k, _s in files if d == "out"),
+                  "received": sum(1 for d, _k, _s in files if d == "in"),
+                  "failed": sum(1 for _d, _k, s in files if s == "failed"),
+                  "by_kind": dict(sorted(Counter(f"{d}:{k}" for d, k, _s in files).items()))},
+    }
+
+
+def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any = None,
+             progress: bool = False) -> dict[str, Any]:
+    """Build the sample practice in ``folder`` and run the whole tour; returns the summary."""
+    from pipelines.importer import import_authorizations, import_encounters
+    from pipelines.nightly import nightly_run
+    from pipelines.schema import upgrade
+
+    out = out or sys.stdout
+    as_of = as_of or date.today()
+    folder = folder.resolve()
+    config_path, encounters, auths = write_sample(folder, as_of)
+    config: Config = load_config(config_path, env={})  # the demo is self-contained: no EDI_* overrides
+    db = config.database_url.removeprefix("sqlite:///")
+    Path(db).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    app = App(config, as_of=as_of, out=out)
+    try:
+        upgrade(app.engine)
+        imported = import_encounters(app, encounters)
+        imported_auths = import_authorizations(app, auths)
+
+        def step(run: int) -> Any:
+            def report(name: str, info: dict[str, Any]) -> None:
+                if progress:
+                    out.write(f"  run {run}: {name:<12} {info['status']}\n")
+                    out.flush()
+            return report
+
+        runs = []
+        run, steps = nightly_run(app, on_step=step(1))
+        runs.append((run, steps))
+        t = config.transport
+        payers = payer_rules_from_config(config, {
+            pid: {**rules, "known_auths": _known_auths(auths)} for pid, rules in SIMULATED_PAYERS.items()})
+        sim = simulate_mailbox(Path(t.url.removeprefix("local:")), upload_dir=t.upload_dir,
+                               download_dir=t.download_dir, seed=seed, as_of=as_of, payers=payers)
+        if progress:
+            out.write(f"  simulator: answered {len(sim.answered)} file(s) with {len(sim.written)}\n")
+        run, steps = nightly_run(app, on_step=step(2))
+        runs.append((run, steps))
+        summary = summarize(app)
+    finally:
+        app.close()
+    return {
+        "folder": str(folder), "as_of": as_of.isoformat(), "seed": seed,
+        "imported": {"encounters": imported.inserted + imported.replaced, "encounters_refused": len(imported.errors),
+                     "authorizations": imported_auths.inserted + imported_auths.replaced},
+        **summary,
+        "simulator": sim.as_dict(),
+        "runs": [{"run_id": r.id, "status": r.status,
+                  "steps": [{"name": s.name, "status": s.status, "error": s.error} for s in steps]}
+                 for r, steps in runs],
+        "next": [f"cd {folder}", "edi claims list", "edi denials list", "edi report"],
+    }
+
+
+def _usd(amount: str) -> str:
+    return f"${Decimal(amount):,.2f}"
+
+
+def _render(s: dict[str, Any]) -> str:
+    c, d = s["claims"], s["dollars"]
+    lines = [f"Sunrise Behavioral Health, as of {s['as_of']} (seed {s['seed']}), in {s['folder']}",
+             f"  imported {s['imported']['encounters']} sessions and {s['imported']['authorizations']} "
+             "authorizations", ""]
+    rows = [("claims coded", c["coded"], ""),
+            ("held", c["held"], "not sent: fix the data and the next run sends them")]
+    rows += [(f"  {reason}", n, HOLD_REASONS.get(reason, "")) for reason, n in s["hold_reasons"].items()]
+    rows += [("sent", c["sent"], f"837P to the clearinghouse ({_usd(d['billed'])})"),
+             ("rejected", c["rejected"], "refused by the clearinghouse or payer front end (999/277CA)"),
+             ("accepted", c["accepted"], "taken into adjudication (277CA)"),
+             ("paid", c["paid"], ""),
+             ("denied", c["denied"], "nothing paid"),
+             ("patient responsibility", c["patient_responsibility"], "all of the allowed amount is the patient's"),
+             ("awaiting payment", c["awaiting_payment"], "")]
+    if c["not_acknowledged"]:
+        rows.append(("not acknowledged", c["not_acknowledged"], "no 999/277CA yet"))
+    width = max(len(r[0]) for r in rows)
+    lines += [f"{label:<{width}}  {n:>4}  {note}".rstrip() for label, n, note in rows]
+    if s["rejections"]:
+        lines += ["", "Rejections:"]
+        lines += [f"  {r['claim_id']}  {(r['reason'] or '')[:100]}".rstrip() for r in s["rejections"]]
+    if s["denials"]:
+        lines += ["", "Denials and adjustments by CARC (line adjustments other than CO 45 and PR):"]
+        for x in s["denials"]:
+            desc = (x["description"] or "")[:70]
+            lines.append(f"  {x['group']} {x['reason']:<4} {x['adjustments']:>3} x  {_usd(x['amount']):>10}  {desc}")
+    lines += ["", f"Dollars: billed {_usd(d['billed'])}, paid {_usd(d['paid'])}, patient responsibility "
+                  f"{_usd(d['patient_responsibility'])}, denied {_usd(d['denied'])}, held back {_usd(d['held'])}"]
+    e = s["eligibility"]
+    if e["checked"]:
+        lines.append(f"Eligibility: {e['checked']} patient/payer pairs checked, {e['active']} active, "
+                     f"{e['inactive']} inactive")
+    failed = [(r["run_id"], st) for r in s["runs"] for st in r["steps"] if st["status"] != "ok"]
+    for run_id, st in failed:
+        lines.append(f"warning: run {run_id} step {st['name']} failed: {st['error'] or 'see edi files list'}")
+    lines += ["", "Where to look next:", f"  cd {s['folder']}", "  edi claims list", "  edi denials list",
+              "  edi report"]
+    return "\n".join(lines)
+
+
+def cmd_demo(app: App, args: argparse.Namespace) -> int:
+    """`edi demo [--dir D] [--seed N]`."""
+    folder = Path(args.dir)
+    if ((folder / "var").exists() or (folder / "edi.toml").exists()) and not (folder / MARKER).exists():
+        raise UsageError(f"{folder} holds a practice that is not an edi demo (no {MARKER} file); nothing was "
+                         "changed. Give the demo its own folder with --dir")
+    if not app.debug and not os.environ.get("EDI_LOG_LEVEL"):
+        configure_logging(level="WARNING")
+    var = folder / "var"
+    if var.exists():
+        print(f"edi demo: starting fresh: removing {var} (the previous demo's database, mailbox and archive)",
+              file=sys.stderr)
+        shutil.rmtree(var)
+    if not app.json:
+        app.out.write(f"Building the demo practice in {folder} ...\n")
+        app.out.flush()
+    summary = run_demo(folder, seed=args.seed, as_of=app.as_of, out=app.out, progress=app.progress)
+    app.emit(summary, lambda: _render(summary))
+    return 0 if all(r["status"] == "ok" for r in summary["runs"]) else 1
