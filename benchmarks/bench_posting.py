@@ -1,0 +1,156 @@
+"""835 posting throughput: claims posted per second into SQLite and PostgreSQL.
+
+    python benchmarks/bench_posting.py [N] [--pg postgresql+psycopg://user@host/db] [--json out.json]
+
+A balanced N-claim 835 is generated with ``benchmarks/gen_835.py`` (claims with one to three lines,
+CO 45 / PR adjustments, CO 197 denials, crossovers, reversals with their corrections, PLBs). N
+matching claims with their lines are stored first (bulk inserts, not timed); then the file goes
+through the real ingest path (:func:`pipelines.ingest.ingest_bytes`: record, archive, parse, post,
+one transaction) and is timed. A second ingest of the same bytes (recognised as a duplicate) is
+timed too. ``--pg`` names a server: a scratch database is created on it and dropped afterwards.
+A benchmark, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from gen_835 import generate  # noqa: E402
+
+from edi.x835 import build_835  # noqa: E402
+from models import Claim, ClaimLine, Encounter, make_engine  # noqa: E402
+from pipelines.app import App  # noqa: E402
+from pipelines.config import load_config  # noqa: E402
+from pipelines.ingest import IngestResult, ingest_bytes  # noqa: E402
+from pipelines.logs import configure_logging  # noqa: E402
+from pipelines.schema import upgrade  # noqa: E402
+from pipelines.table import render_table  # noqa: E402
+
+_CHUNK = 5000
+
+
+def make_835(n: int, seed: int) -> tuple[bytes, list[Any]]:
+    """The 835 bytes and the first CLP of every claim id (what we store as our claims)."""
+    parts: list[str] = []
+    first: dict[str, Any] = {}
+    for k, rem in enumerate(generate(n, seed, per_set=10_000), start=1):
+        for c in rem.claims:
+            first.setdefault(c.claim_id, c)
+        parts.append(build_835(rem, sender_id="PAYERSENDER", receiver_id="SUNRISE01", interchange_control_number=k,
+                               group_control_number=k, created=datetime(2026, 11, 20, 8, 0)))
+    return "".join(parts).encode("latin-1"), list(first.values())
+
+
+def store_claims(app: App, claims: list[Any]) -> None:
+    """One encounter, claim and lines per generated claim (ids, procedures and charges as the 835 has them)."""
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    encounters, rows = [], []
+    for c in claims:
+        eid = f"E{c.claim_id}"
+        encounters.append({
+            "encounter_id": eid, "patient_id": f"P{c.claim_id}", "patient_last_name": "Doe", "patient_first_name": "Pat",
+            "patient_dob": date(1980, 1, 1), "patient_sex": "F", "patient_address": "1 Main St",
+            "patient_city": "Los Angeles", "patient_state": "CA", "patient_zip": "90012", "payer_id": "AETNA",
+            "member_id": "M1", "relationship": "self", "rendering_npi": "1679576722", "rendering_last_name": "Smith",
+            "rendering_first_name": "Jo", "rendering_credential": "LCSW", "date_of_service": date(2026, 10, 1),
+            "start_time": datetime(2026, 1, 1, 9).time(), "end_time": datetime(2026, 1, 1, 10).time(),
+            "service": "individual_therapy", "modality": "in_person", "patient_location": "office",
+            "diagnoses": ["F33.1"], "imported_at": now})
+        rows.append({"claim_id": c.claim_id, "encounter_id": eid, "patient_id": f"P{c.claim_id}", "payer_id": "AETNA",
+                     "status": "accepted", "frequency_code": "1", "place_of_service": "11",
+                     "date_of_service": date(2026, 10, 1), "diagnoses": ["F33.1"], "hold_reasons": [], "warnings": [],
+                     "billed": abs(c.charge), "paid": Decimal("0.00"), "patient_responsibility": Decimal("0.00"),
+                     "submitted_at": now, "created_at": now, "updated_at": now})
+    with app.transaction() as s:
+        for i in range(0, len(rows), _CHUNK):
+            s.execute(insert(Encounter), encounters[i:i + _CHUNK])
+            ids = list(s.scalars(insert(Claim).returning(Claim.id, sort_by_parameter_order=True), rows[i:i + _CHUNK]))
+            lines = [{"claim_pk": pk, "line_number": j, "line_control_number": ln.line_control_number,
+                      "procedure": ln.procedure, "modifiers": list(ln.modifiers), "units": max(1, int(abs(ln.units))),
+                      "charge": abs(ln.charge), "diagnosis_pointers": [1], "paid": Decimal("0.00")}
+                     for pk, c in zip(ids, claims[i:i + _CHUNK], strict=True) for j, ln in enumerate(c.lines, 1)]
+            s.execute(insert(ClaimLine), lines)
+
+
+def practice(tmp: Path, url: str) -> App:
+    shutil.copy(ROOT / "fixtures" / "edi.toml", tmp / "edi.toml")
+    config = load_config(tmp / "edi.toml", env={"EDI_DATABASE_URL": url})
+    (tmp / "var" / "mailbox").mkdir(parents=True, exist_ok=True)
+    eng = make_engine(url)
+    upgrade(eng)
+    eng.dispose()
+    return App(config, as_of=date(2026, 12, 1))
+
+
+def run(backend: str, url: str, data: bytes, claims: list[Any], n: int, tmp: Path) -> list[dict[str, Any]]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    app = practice(tmp, url)
+    store_claims(app, claims)
+    out = []
+    for label in ("post", "same file again"):
+        result = IngestResult()
+        t0 = time.perf_counter()
+        ingest_bytes(app, "bench.835", data, result)
+        seconds = time.perf_counter() - t0
+        posted = result.counts.get("claims_posted", 0)
+        out.append({"backend": backend, "stage": label, "claims": n, "posted": posted,
+                    "unmatched": result.counts.get("claims_unmatched", 0), "failed": len(result.failed),
+                    "seconds": round(seconds, 3), "claims_per_second": round(n / seconds) if seconds else None})
+    app.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    p.add_argument("n", nargs="?", type=int, default=20_000, help="claims in the 835 (default 20000)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--pg", help="a PostgreSQL URL; a scratch database is created on that server and dropped")
+    p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
+    a = p.parse_args(argv)
+    configure_logging(level="WARNING")
+    data, claims = make_835(a.n, a.seed)
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        results += run("sqlite", f"sqlite:///{tmp / 'sqlite.db'}", data, claims, a.n, tmp / "sqlite")
+        if a.pg:
+            name = f"edi_bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(a.pg, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                results += run("postgresql", a.pg.rsplit("/", 1)[0] + "/" + name, data, claims, a.n, tmp / "pg")
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(render_table(["backend", "stage", "claims", "posted", "unmatched", "failed", "seconds", "claims/s"],
+                       [[r["backend"], r["stage"], r["claims"], r["posted"], r["unmatched"], r["failed"], r["seconds"],
+                         r["claims_per_second"]] for r in results]))
+    print(f"835 size: {len(data)} bytes; peak memory (max RSS): {peak_mb:.0f} MB")
+    if a.json_out:
+        Path(a.json_out).write_text(json.dumps({"n": a.n, "results": results, "peak_rss_mb": round(peak_mb)},
+                                               indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
