@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edi.errors import EdiError
+from edi.x12 import open_x12
 from models import File, utcnow
 from pipelines.app import App
 from pipelines.errors import ApplyError, NotFound
@@ -65,11 +66,19 @@ class IngestResult:
                 "counts": self.counts}
 
 
+def _not_inbound(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
+    """A file whose kind we do not apply: say why, with the position when it is not valid X12."""
+    for ts in open_x12(data):  # raises edi.errors.EdiError, with its position, for broken X12
+        raise ApplyError(f"transaction set {ts.set_id} ({ts.implementation}) is not processed inbound "
+                         "(expected 835, 999, TA1, 277CA, 277 or 271)",
+                         {"segment_number": ts.segment_number, "segment_id": "ST", "element": 1})
+    raise ApplyError("the file holds no transaction set and no TA1")
+
+
 def _applier(kind: str) -> Callable[[ApplyContext, bytes], dict[str, Any]]:
     target = APPLIERS.get(kind)
     if target is None:
-        raise ApplyError(f"files of kind {kind!r} are not processed inbound "
-                         "(expected 835, 999, TA1, 277CA, 277 or 271)")
+        return _not_inbound
     module, func = target.split(":")
     fn: Callable[[ApplyContext, bytes], dict[str, Any]] = getattr(importlib.import_module(module), func)
     return fn

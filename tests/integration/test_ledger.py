@@ -92,7 +92,8 @@ class TestInbound:
         """A file that is not X12 fails with its error; a good file after it is still processed."""
         result = IngestResult()
         bad = ingest_bytes(app, "junk.x12", b"this is not an X12 file at all\n" * 5, result)
-        assert bad.state == "failed" and "unknown" in (bad.error or "")
+        assert bad.state == "failed" and "does not start with an ISA" in (bad.error or "")
+        assert (bad.error_position or {}).get("offset") == 0
         with app.transaction() as s:
             f = s.get(File, bad.id)
             assert f is not None and f.state == "failed"
