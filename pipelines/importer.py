@@ -9,7 +9,8 @@ it (field names, never the values: they are PHI) and nothing of it is stored; th
 Re-importing an encounter that has no submitted claim replaces it (its unsent claim is recoded at
 the next submit); an encounter with a submitted claim is refused, unless that claim was rejected
 by the clearinghouse or payer (999/277CA): then the corrected encounter goes out again as a new
-claim at the next submit. Re-importing an authorization
+claim at the next submit, or denied by the payer (835): then `edi denials resubmit CLAIM_ID` sends
+the corrected encounter as a replacement claim (frequency 7). Re-importing an authorization
 (same number, patient and payer) replaces it.
 
 Choices where the contract is silent:
@@ -94,6 +95,9 @@ _ZIP = re.compile(r"^\d{5}(-?\d{4})?$")
 _SERVICE_CODE = re.compile(r"^[A-Z0-9]{5}$")
 _CHUNK = 2000  # rows per bulk statement / IN list
 EXTRA_FIELDS = "\x00extra"  # key marking a row with more fields than the header
+
+CORRECTABLE = ("held", "ready", "rejected", "denied")
+"""Claim states whose encounter may be re-imported with corrections."""
 
 
 class RowError(ValueError):
@@ -386,7 +390,7 @@ def import_encounters(app: App, path: str | Path) -> ImportResult:
             existing.update(session.scalars(select(Encounter.encounter_id).where(Encounter.encounter_id.in_(chunk))))
             submitted.update({e: c for e, c in session.execute(
                 select(Claim.encounter_id, Claim.claim_id)
-                .where(Claim.encounter_id.in_(chunk), Claim.status.notin_(("held", "ready", "rejected"))))})
+                .where(Claim.encounter_id.in_(chunk), Claim.status.notin_(CORRECTABLE)))})
         for key in submitted:
             values = good.pop(key)
             _reject(result, values["source_line"], key, "encounter_id",
