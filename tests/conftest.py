@@ -65,26 +65,35 @@ def _truncate(url: str) -> None:
     eng.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The database URL of each backend, with the schema at head and no rows."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'edi.db'}"
-        eng = make_engine(url)
-        upgrade(eng)
-        eng.dispose()
-        return url
-    url = request.getfixturevalue("pg_url")
-    _truncate(url)
-    return url
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "edi.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    with eng.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    eng.dispose()
+    return path
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'edi.db'}"
-    eng = make_engine(url)
-    upgrade(eng)
-    eng.dispose()
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh SQLite database with the schema at head and no rows."""
+    path = tmp_path / "edi.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The database URL of each backend, with the schema at head and no rows."""
+    if request.param == "sqlite":
+        url: str = request.getfixturevalue("sqlite_url")
+        return url
+    url = request.getfixturevalue("pg_url")
+    _truncate(url)
     return url
 
 
