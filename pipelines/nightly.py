@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
 from models import Run, RunStep, utcnow
 from pipelines.app import App
@@ -131,6 +131,14 @@ def nightly_run(app: App, steps: list[str] | None = None, *, wait: bool = False,
     names = steps or list(STEPS)
     with run_lock(app, wait=wait):
         with app.transaction() as session:
+            # Holding the lock, any run still marked running was killed: say so.
+            now = utcnow()
+            stale = list(session.scalars(select(Run.id).where(Run.status == "running")))
+            if stale:
+                session.execute(update(RunStep).where(RunStep.run_id.in_(stale), RunStep.status == "running")
+                                .values(status="interrupted", finished_at=now))
+                session.execute(update(Run).where(Run.id.in_(stale)).values(status="interrupted", finished_at=now))
+                app.log.warning("runs_interrupted", run_ids=stale)
             run = Run(as_of=app.as_of, status="running", host=socket.gethostname(), pid=os.getpid())
             session.add(run)
             session.flush()
