@@ -20,6 +20,7 @@ Bytes are decoded as Latin-1 so that every byte is one character and offsets are
 from __future__ import annotations
 
 import io
+from itertools import chain
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -52,7 +53,7 @@ ISA_LENGTH = 106
 _ENVELOPE_IDS = frozenset({"SE", "GE", "IEA", "ST", "GS", "ISA"})
 _NEWLINES = "\r\n"
 _BLANK = " \t\r\n"
-_CHUNK = 1 << 15  # small batches keep the segment lists in cache (measured faster than 1 MiB)
+_CHUNK = 1 << 13  # small batches keep the segment lists in cache (8 KiB measured fastest, 1 MiB slowest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +180,7 @@ class SegmentReader:
         return segments
 
     def __iter__(self) -> Iterator[Segment]:
-        for batch in self.batches():
-            yield from batch
+        return chain.from_iterable(self.batches())  # C-level flattening: no Python frame per segment
 
     def batches(self) -> Iterator[list[Segment]]:
         """The segments in lists of up to a chunk's worth (the fastest way to read)."""
@@ -546,8 +546,7 @@ class Envelope:
 
 
 def _flatten(batches: Iterator[list[Segment]]) -> Iterator[Segment]:
-    for batch in batches:
-        yield from batch
+    return chain.from_iterable(batches)
 
 
 def open_x12(data: bytes | str | BinaryIO, *, strict: bool = True) -> Envelope:
