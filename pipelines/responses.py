@@ -87,14 +87,17 @@ def _claim_key(value: str) -> str:
     return value.strip().upper()
 
 
-def _find_claim(session: Session, claim_id: str) -> Claim | None:
-    key = _claim_key(claim_id)
-    if not key:
-        return None
-    claim = session.scalars(select(Claim).where(Claim.claim_id == key)).first()
-    if claim is None:
-        claim = session.scalars(select(Claim).where(func.upper(Claim.claim_id) == key)).first()
-    return claim
+def _claims_named(session: Session, claim_ids: Iterable[str]) -> dict[str, Claim]:
+    """Our claims for the ids a file names, keyed by :func:`_claim_key`, in a few queries."""
+    keys = sorted({k for k in map(_claim_key, claim_ids) if k})
+    found: dict[str, Claim] = {}
+    for i in range(0, len(keys), 1000):
+        found.update((c.claim_id, c) for c in session.scalars(select(Claim).where(Claim.claim_id.in_(keys[i:i + 1000]))))
+    missing = [k for k in keys if k not in found]
+    for i in range(0, len(missing), 1000):
+        for c in session.scalars(select(Claim).where(func.upper(Claim.claim_id).in_(missing[i:i + 1000]))):
+            found.setdefault(_claim_key(c.claim_id), c)
+    return found
 
 
 def _clip(text: str) -> str:
@@ -344,8 +347,9 @@ def apply_277ca(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
                               "claims_unmatched": 0, "status_events": 0}
     unmatched: list[str] = []
     for report in _reports(data, "277CA"):
+        ours = _claims_named(session, (c.claim_id for c in report.claims))
         for c in report.claims:
-            claim = _find_claim(session, c.claim_id)
+            claim = ours.get(_claim_key(c.claim_id))
             if claim is None:
                 unmatched.append(c.claim_id)
                 counts["claims_unmatched"] += 1
@@ -364,7 +368,7 @@ def apply_277ca(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
                 claim.status, claim.status_reason = "accepted", None
                 claim.accepted_at = claim.accepted_at or utcnow()
                 counts["claims_accepted"] += 1
-                ctx.app.log.info("claim_accepted", claim_id=claim.claim_id, file_id=ctx.file.id)
+                ctx.app.log.debug("claim_accepted", claim_id=claim.claim_id, file_id=ctx.file.id)
             else:
                 counts["claims_unchanged"] += 1
     counts["unmatched_claim_ids"] = unmatched
@@ -381,8 +385,9 @@ def apply_277(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
     unmatched: list[str] = []
     now = utcnow()
     for report in _reports(data, "277"):
+        ours = _claims_named(session, (c.claim_id for c in report.claims))
         for c in report.claims:
-            claim = _find_claim(session, c.claim_id)
+            claim = ours.get(_claim_key(c.claim_id))
             inquiry = session.scalars(select(Inquiry).where(
                 Inquiry.kind == "276", Inquiry.trace == c.trace_number.strip())).first()
             if claim is None and inquiry is not None and inquiry.claim_pk is not None:
