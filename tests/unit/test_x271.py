@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -16,6 +15,7 @@ import pyx12.params
 import pyx12.x12n_document
 
 from edi.errors import BuildError, TransactionError
+from edi.validate import map_folder
 from edi.x12 import Delimiters, InterchangeSpec, open_x12
 from edi.x271 import (
     Benefit,
@@ -33,7 +33,6 @@ from edi.x271 import (
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
-SHARED_MAPS = Path("/work/shared/data/pyx12-maps")
 ISA = InterchangeSpec("CLEARHOUSE", "SUNRISE01", "261103", "0915", 21)
 DAY = date(2026, 11, 3)
 PAYER = Party("AETNA", "60054", "PI", "PR")
@@ -42,19 +41,8 @@ PROVIDER = Party("SUNRISE BEHAVIORAL HEALTH", "1234567893", "XX", "1P")
 
 @pytest.fixture(scope="module")
 def map_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A copy of pyx12's map folder with the 270/271 X279A1 maps registered."""
-    if not (SHARED_MAPS / "271.5010.X279.A1.xml").exists():
-        pytest.skip("the 271 X279A1 pyx12 map is not available")
-    folder = tmp_path_factory.mktemp("pyx12") / "map"
-    shutil.copytree(Path(pyx12.__file__).parent / "map", folder)
-    for name in ("270.5010.X279.A1.xml", "271.5010.X279.A1.xml"):
-        shutil.copy(SHARED_MAPS / name, folder / name)
-    maps = (folder / "maps.xml").read_text()
-    maps = maps.replace('<version icvn="00501">', '<version icvn="00501">\n'
-                        '<map vriic="005010X279A1" fic="HS" abbr="270">270.5010.X279.A1.xml</map>\n'
-                        '<map vriic="005010X279A1" fic="HB" abbr="271">271.5010.X279.A1.xml</map>', 1)
-    (folder / "maps.xml").write_text(maps)
-    return str(folder)
+    """A copy of pyx12's map folder with the project's 270/271 X279A1 maps registered."""
+    return str(map_folder(tmp_path_factory.mktemp("pyx12")))
 
 
 def _pyx12_valid(text: str, map_path: str) -> bool:
