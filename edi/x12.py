@@ -20,12 +20,13 @@ Bytes are decoded as Latin-1 so that every byte is one character and offsets are
 from __future__ import annotations
 
 import io
-from itertools import chain
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from itertools import chain
 from typing import BinaryIO
 
-from edi.errors import DelimiterError, EnvelopeError, X12SyntaxError
+from edi.errors import DelimiterError, EnvelopeError, TransactionError, X12SyntaxError
 
 __all__ = [
     "DEFAULT_DELIMITERS",
@@ -41,8 +42,12 @@ __all__ = [
     "TransactionSet",
     "TransactionSpec",
     "build_interchange",
+    "build_sets",
+    "element",
     "format_segment",
     "open_x12",
+    "optional",
+    "parse_d8",
     "read_segments",
 ]
 
@@ -660,3 +665,52 @@ def build_interchange(
         out.append(format_segment(["GE", str(n_sets), str(g.control_number)], d) + term)
     out.append(format_segment(["IEA", str(n_groups), f"{isa.control_number:09d}"], d) + term)
     return "".join(out)
+
+
+def build_sets(
+    interchange: InterchangeSpec,
+    *,
+    functional_id: str,
+    set_id: str,
+    implementation: str,
+    bodies: Sequence[Sequence[Sequence[Element]]],
+    group_control_number: int,
+    first_transaction_number: int = 1,
+    delimiters: Delimiters = DEFAULT_DELIMITERS,
+    newline: bool = True,
+) -> str:
+    """One interchange with one group of ``set_id`` transaction sets, one per body, numbered from
+    ``first_transaction_number``; the group's sender, receiver, date and time are the interchange's."""
+    txs = [TransactionSpec(set_id, f"{first_transaction_number + i:04d}", body, implementation)
+           for i, body in enumerate(bodies)]
+    gdate = ("20" + interchange.date) if len(interchange.date) == 6 else interchange.date
+    group = GroupSpec(functional_id, interchange.sender_id, interchange.receiver_id, gdate, interchange.time,
+                      group_control_number, implementation, txs)
+    return build_interchange(interchange, [group], delimiters, newline=newline)
+
+
+# --------------------------------------------------------------------------------------------
+# Element values, for the transaction set parsers
+# --------------------------------------------------------------------------------------------
+
+
+def element(seg: Segment, i: int) -> str:
+    """Element ``i`` of ``seg`` without surrounding blanks, or "" when the segment is shorter."""
+    return seg[i].strip() if len(seg) > i else ""
+
+
+def optional(seg: Segment, i: int) -> str | None:
+    """Element ``i`` of ``seg``, or None when it is empty or missing."""
+    return element(seg, i) or None
+
+
+def parse_d8(text: str, segment_number: int, segment_id: str, element_position: int) -> date:
+    """A CCYYMMDD date; TransactionError naming the segment and element otherwise."""
+    if len(text) != 8 or not text.isdigit():
+        raise TransactionError("date is not CCYYMMDD", segment_number=segment_number, segment_id=segment_id,
+                               element=element_position, expected="CCYYMMDD")
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise TransactionError("date is not a calendar date", segment_number=segment_number,
+                               segment_id=segment_id, element=element_position, expected="CCYYMMDD") from None

@@ -29,12 +29,13 @@ from edi.x12 import (
     DEFAULT_DELIMITERS,
     Delimiters,
     Element,
-    GroupSpec,
     InterchangeSpec,
     Segment,
     TransactionSet,
-    TransactionSpec,
-    build_interchange,
+    build_sets,
+    element,
+    optional,
+    parse_d8,
 )
 
 __all__ = [
@@ -407,27 +408,14 @@ class EligibilityResponse:
 # --------------------------------------------------------------------------------------------
 
 
-def _el(seg: Segment, i: int) -> str:
-    return seg[i].strip() if len(seg) > i else ""
 
 
-def _opt(seg: Segment, i: int) -> str | None:
-    return _el(seg, i) or None
 
 
-def _d8(text: str, n: int, sid: str, element: int) -> date:
-    if len(text) != 8 or not text.isdigit():
-        raise TransactionError("date is not CCYYMMDD", segment_number=n, segment_id=sid, element=element,
-                               expected="CCYYMMDD")
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        raise TransactionError("date is not a calendar date", segment_number=n, segment_id=sid,
-                               element=element, expected="CCYYMMDD") from None
 
 
 def _num(seg: Segment, i: int, n: int, *, money: bool = False) -> Decimal | None:
-    v = _el(seg, i)
+    v = element(seg, i)
     if not v:
         return None
     try:
@@ -439,21 +427,21 @@ def _num(seg: Segment, i: int, n: int, *, money: bool = False) -> Decimal | None
 
 
 def _dtp(seg: Segment, n: int) -> BenefitDate:
-    q, fmt, value = _el(seg, 1), _el(seg, 2), _el(seg, 3)
+    q, fmt, value = element(seg, 1), element(seg, 2), element(seg, 3)
     if fmt == "RD8":
         a, _, b = value.partition("-")
-        return BenefitDate(q, _d8(a, n, "DTP", 3), _d8(b, n, "DTP", 3))
-    return BenefitDate(q, _d8(value, n, "DTP", 3))
+        return BenefitDate(q, parse_d8(a, n, "DTP", 3), parse_d8(b, n, "DTP", 3))
+    return BenefitDate(q, parse_d8(value, n, "DTP", 3))
 
 
 def _aaa(seg: Segment, loop: str) -> Rejection:
-    return Rejection(reason_code=_el(seg, 3), follow_up_code=_el(seg, 4), loop=loop,
-                     valid_request=_el(seg, 1) == "Y")
+    return Rejection(reason_code=element(seg, 3), follow_up_code=element(seg, 4), loop=loop,
+                     valid_request=element(seg, 1) == "Y")
 
 
 def _party(seg: Segment) -> Party:
-    return Party(name=_el(seg, 3), id=_opt(seg, 9), id_qualifier=_opt(seg, 8), entity=_el(seg, 1),
-                 entity_type=_el(seg, 2) or "2", first_name=_opt(seg, 4))
+    return Party(name=element(seg, 3), id=optional(seg, 9), id_qualifier=optional(seg, 8), entity=element(seg, 1),
+                 entity_type=element(seg, 2) or "2", first_name=optional(seg, 4))
 
 
 class _MemberAcc:
@@ -504,18 +492,18 @@ class _BenefitAcc:
 
 
 def _eb(seg: Segment, d: Delimiters, n: int) -> Benefit:
-    code = _el(seg, 1)
+    code = element(seg, 1)
     if not code:
         raise TransactionError("EB01 is empty", segment_number=n, segment_id="EB", element=1,
                                expected="an eligibility or benefit code")
-    st = _el(seg, 3)
+    st = element(seg, 3)
     types = tuple(t for t in (st.split(d.repetition) if d.repetition else [st]) if t)
     return Benefit(
-        code=code, coverage_level=_opt(seg, 2), service_types=types, insurance_type=_opt(seg, 4),
-        plan_description=_opt(seg, 5), time_period=_opt(seg, 6), amount=_num(seg, 7, n, money=True),
-        percent=_num(seg, 8, n), quantity_qualifier=_opt(seg, 9), quantity=_num(seg, 10, n),
-        auth_indicator=_opt(seg, 11), network_indicator=_opt(seg, 12),
-        procedure=tuple(_el(seg, 13).split(d.component)) if _el(seg, 13) else ())
+        code=code, coverage_level=optional(seg, 2), service_types=types, insurance_type=optional(seg, 4),
+        plan_description=optional(seg, 5), time_period=optional(seg, 6), amount=_num(seg, 7, n, money=True),
+        percent=_num(seg, 8, n), quantity_qualifier=optional(seg, 9), quantity=_num(seg, 10, n),
+        auth_indicator=optional(seg, 11), network_indicator=optional(seg, 12),
+        procedure=tuple(element(seg, 13).split(d.component)) if element(seg, 13) else ())
 
 
 def parse_271(ts: TransactionSet) -> EligibilityResponse:
@@ -551,12 +539,12 @@ def parse_271(ts: TransactionSet) -> EligibilityResponse:
         n += 1
         sid = seg[0]
         if sid == "BHT":
-            purpose, reference = _el(seg, 2), _opt(seg, 3)
-            created = _d8(_el(seg, 4), n, "BHT", 4)
-            created_time = _el(seg, 5)
+            purpose, reference = element(seg, 2), optional(seg, 3)
+            created = parse_d8(element(seg, 4), n, "BHT", 4)
+            created_time = element(seg, 5)
         elif sid == "HL":
             close_member()
-            level = _el(seg, 3)
+            level = element(seg, 3)
             if level == "22":
                 member = _MemberAcc("subscriber", None)
             elif level == "23":
@@ -574,12 +562,12 @@ def parse_271(ts: TransactionSet) -> EligibilityResponse:
             elif level == "21":
                 receiver = _party(seg)
             elif member is not None:
-                member.fields.update(last_name=_opt(seg, 3), first_name=_opt(seg, 4), member_id=_opt(seg, 9),
-                                     id_qualifier=_opt(seg, 8))
+                member.fields.update(last_name=optional(seg, 3), first_name=optional(seg, 4), member_id=optional(seg, 9),
+                                     id_qualifier=optional(seg, 8))
                 if member.level == "subscriber":
-                    subscriber_id = _opt(seg, 9)
+                    subscriber_id = optional(seg, 9)
         elif sid == "TRN" and member is not None:
-            member.traces.append(Trace(_el(seg, 1), _el(seg, 2), _el(seg, 3), _opt(seg, 4)))
+            member.traces.append(Trace(element(seg, 1), element(seg, 2), element(seg, 3), optional(seg, 4)))
         elif sid == "AAA":
             if benefit is not None and member is not None:
                 benefit.rejections.append(_aaa(seg, "2110C" if member.level == "subscriber" else "2110D"))
@@ -590,11 +578,11 @@ def parse_271(ts: TransactionSet) -> EligibilityResponse:
             else:
                 top_rejections.append(_aaa(seg, "2100B"))
         elif sid == "DMG" and member is not None and benefit is None:
-            if _el(seg, 2):
-                member.fields["birth_date"] = _d8(_el(seg, 2), n, "DMG", 2)
-            member.fields["gender"] = _opt(seg, 3)
+            if element(seg, 2):
+                member.fields["birth_date"] = parse_d8(element(seg, 2), n, "DMG", 2)
+            member.fields["gender"] = optional(seg, 3)
         elif sid == "REF":
-            pair = (_el(seg, 1), _el(seg, 2))
+            pair = (element(seg, 1), element(seg, 2))
             if benefit is not None:
                 benefit.references.append(pair)
             elif member is not None:
@@ -612,9 +600,9 @@ def parse_271(ts: TransactionSet) -> EligibilityResponse:
             benefit = _BenefitAcc(_eb(seg, d, n))
         elif sid == "HSD" and benefit is not None:
             benefit.limits.append(Limit(
-                quantity_qualifier=_opt(seg, 1), quantity=_num(seg, 2, n), unit=_opt(seg, 3),
-                sample_modulus=_num(seg, 4, n), time_period=_opt(seg, 5), period_count=_num(seg, 6, n),
-                frequency=_opt(seg, 7), pattern=_opt(seg, 8)))
+                quantity_qualifier=optional(seg, 1), quantity=_num(seg, 2, n), unit=optional(seg, 3),
+                sample_modulus=_num(seg, 4, n), time_period=optional(seg, 5), period_count=_num(seg, 6, n),
+                frequency=optional(seg, 7), pattern=optional(seg, 8)))
         elif sid == "MSG" and benefit is not None:
             benefit.messages.append(seg[1] if len(seg) > 1 else "")
     close_member()
@@ -813,9 +801,6 @@ def build_271(
     """One interchange of 271 transaction sets (005010X279A1), one per response."""
     if not responses:
         raise BuildError("nothing to write: no 271 response given", segment_id="ST")
-    txs = [TransactionSpec("271", f"{first_transaction_number + i:04d}", _body(r, delimiters), IMPLEMENTATION)
-           for i, r in enumerate(responses)]
-    gdate = ("20" + interchange.date) if len(interchange.date) == 6 else interchange.date
-    group = GroupSpec("HB", interchange.sender_id, interchange.receiver_id, gdate, interchange.time,
-                      group_control_number, IMPLEMENTATION, txs)
-    return build_interchange(interchange, [group], delimiters, newline=newline)
+    return build_sets(interchange, functional_id="HB", set_id="271", implementation=IMPLEMENTATION,
+                      bodies=[_body(r, delimiters) for r in responses], group_control_number=group_control_number,
+                      first_transaction_number=first_transaction_number, delimiters=delimiters, newline=newline)

@@ -33,12 +33,13 @@ from edi.x12 import (
     DEFAULT_DELIMITERS,
     Delimiters,
     Element,
-    GroupSpec,
     InterchangeSpec,
     Segment,
     TransactionSet,
-    TransactionSpec,
-    build_interchange,
+    build_sets,
+    element,
+    optional,
+    parse_d8,
 )
 
 __all__ = [
@@ -260,32 +261,19 @@ class ClaimStatusReport:
 # --------------------------------------------------------------------------------------------
 
 
-def _el(seg: Segment, i: int) -> str:
-    return seg[i].strip() if len(seg) > i else ""
 
 
-def _opt(seg: Segment, i: int) -> str | None:
-    return _el(seg, i) or None
 
 
-def _date(text: str, n: int, sid: str, element: int) -> date:
-    if len(text) != 8 or not text.isdigit():
-        raise TransactionError("date is not CCYYMMDD", segment_number=n, segment_id=sid, element=element,
-                               expected="CCYYMMDD")
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        raise TransactionError("date is not a calendar date", segment_number=n, segment_id=sid,
-                               element=element, expected="CCYYMMDD") from None
 
 
 def _opt_date(seg: Segment, i: int, n: int) -> date | None:
-    v = _el(seg, i)
-    return _date(v, n, seg[0], i) if v else None
+    v = element(seg, i)
+    return parse_d8(v, n, seg[0], i) if v else None
 
 
 def _amount(seg: Segment, i: int, n: int) -> Decimal | None:
-    v = _el(seg, i)
+    v = element(seg, i)
     if not v:
         return None
     try:
@@ -296,29 +284,29 @@ def _amount(seg: Segment, i: int, n: int) -> Decimal | None:
 
 
 def _period(seg: Segment, n: int) -> tuple[date, date | None]:
-    fmt, value = _el(seg, 2), _el(seg, 3)
+    fmt, value = element(seg, 2), element(seg, 3)
     if fmt == "RD8":
         a, _, b = value.partition("-")
-        return _date(a, n, "DTP", 3), _date(b, n, "DTP", 3)
-    return _date(value, n, "DTP", 3), None
+        return parse_d8(a, n, "DTP", 3), parse_d8(b, n, "DTP", 3)
+    return parse_d8(value, n, "DTP", 3), None
 
 
 def _status(seg: Segment, comp: str, n: int) -> Status:
-    c1 = _el(seg, 1).split(comp)
+    c1 = element(seg, 1).split(comp)
     if len(c1) < 2 or not c1[0] or not c1[1]:
         raise TransactionError("STC01 needs a category and a status code", segment_number=n,
                                segment_id="STC", element=1, expected="category:code[:entity]")
     extra = []
     for i in (10, 11):
-        c = _el(seg, i).split(comp)
+        c = element(seg, i).split(comp)
         if len(c) >= 2 and c[0]:
             extra.append(StatusCode(c[0], c[1], c[2] if len(c) > 2 and c[2] else None))
     return Status(
         category=c1[0], code=c1[1], entity=c1[2] if len(c1) > 2 and c1[2] else None,
-        date=_opt_date(seg, 2, n), action_code=_opt(seg, 3), charge=_amount(seg, 4, n),
-        payment=_amount(seg, 5, n), finalized_date=_opt_date(seg, 6, n), payment_method=_opt(seg, 7),
-        remittance_date=_opt_date(seg, 8, n), remittance_trace=_opt(seg, 9), additional=tuple(extra),
-        message=_opt(seg, 12))
+        date=_opt_date(seg, 2, n), action_code=optional(seg, 3), charge=_amount(seg, 4, n),
+        payment=_amount(seg, 5, n), finalized_date=_opt_date(seg, 6, n), payment_method=optional(seg, 7),
+        remittance_date=_opt_date(seg, 8, n), remittance_trace=optional(seg, 9), additional=tuple(extra),
+        message=optional(seg, 12))
 
 
 _Acc = SimpleNamespace
@@ -326,13 +314,13 @@ _Acc = SimpleNamespace
 
 
 def _nm1_party(seg: Segment) -> Party:
-    return Party(name=_el(seg, 3), id=_el(seg, 9), id_qualifier=_el(seg, 8), entity_type=_el(seg, 2) or "2",
-                 first_name=_opt(seg, 4))
+    return Party(name=element(seg, 3), id=element(seg, 9), id_qualifier=element(seg, 8), entity_type=element(seg, 2) or "2",
+                 first_name=optional(seg, 4))
 
 
 def _nm1_person(seg: Segment) -> Person:
-    return Person(last_name=_el(seg, 3), first_name=_opt(seg, 4), member_id=_opt(seg, 9),
-                  id_qualifier=_el(seg, 8) or "MI")
+    return Person(last_name=element(seg, 3), first_name=optional(seg, 4), member_id=optional(seg, 9),
+                  id_qualifier=element(seg, 8) or "MI")
 
 
 def parse_277(ts: TransactionSet) -> ClaimStatusReport:
@@ -393,11 +381,11 @@ def parse_277(ts: TransactionSet) -> ClaimStatusReport:
         n += 1
         sid = seg[0]
         if sid == "BHT":
-            head["reference"] = _el(seg, 3)
+            head["reference"] = element(seg, 3)
             head["created"] = _opt_date(seg, 4, n)
-            head["created_time"] = _el(seg, 5)
+            head["created_time"] = element(seg, 5)
         elif sid == "HL":
-            level = _el(seg, 3)
+            level = element(seg, 3)
             close_claim()
             if level == "19":
                 close_provider()
@@ -423,18 +411,18 @@ def parse_277(ts: TransactionSet) -> ClaimStatusReport:
             head["payer_contact"] = tuple(seg[1:])
         elif sid == "TRN":
             if level == "20":
-                head["source_trace"] = _el(seg, 2)
+                head["source_trace"] = element(seg, 2)
             elif level == "21":
-                head["receiver_trace"] = _el(seg, 2)
+                head["receiver_trace"] = element(seg, 2)
             elif level == "19":
-                ensure_provider().trace = _el(seg, 2)
+                ensure_provider().trace = element(seg, 2)
             elif level in ("PT", "22", "23"):
                 close_claim()
                 if person is None:
                     raise TransactionError("claim TRN before the patient's NM1", segment_number=n,
                                            segment_id="TRN", expected="NM1 first")
                 dep = level == "23"
-                claim = _Acc(trace_number=_el(seg, 2), statuses=[], patient=person,
+                claim = _Acc(trace_number=element(seg, 2), statuses=[], patient=person,
                              subscriber=subscriber if dep else None, patient_control_number=None,
                              payer_claim_number=None, clearinghouse_trace=None, bill_type=None,
                              service_date=None, service_date_end=None, lines=[])
@@ -452,7 +440,7 @@ def parse_277(ts: TransactionSet) -> ClaimStatusReport:
                 raise TransactionError("STC outside a receiver, provider, claim or line loop",
                                        segment_number=n, segment_id="STC", expected="TRN before STC")
         elif sid == "REF":
-            q, v = _el(seg, 1), _el(seg, 2)
+            q, v = element(seg, 1), element(seg, 2)
             if line is not None:
                 if q == "FJ":
                     line.line_control_number = v
@@ -462,9 +450,9 @@ def parse_277(ts: TransactionSet) -> ClaimStatusReport:
                 if attr:
                     setattr(claim, attr, v)
         elif sid == "DTP":
-            q = _el(seg, 1)
+            q = element(seg, 1)
             if level == "20" and q in ("050", "009"):
-                head["receipt_date" if q == "050" else "process_date"] = _date(_el(seg, 3), n, "DTP", 3)
+                head["receipt_date" if q == "050" else "process_date"] = parse_d8(element(seg, 3), n, "DTP", 3)
             elif q == "472" and (line is not None or claim is not None):
                 target = line if line is not None else claim
                 assert target is not None
@@ -474,12 +462,12 @@ def parse_277(ts: TransactionSet) -> ClaimStatusReport:
                 raise TransactionError("SVC outside a claim loop", segment_number=n, segment_id="SVC",
                                        expected="claim TRN first")
             close_line()
-            proc = _el(seg, 1).split(comp)
+            proc = element(seg, 1).split(comp)
             charge = _amount(seg, 2, n)
             if len(proc) < 2 or charge is None:
                 raise TransactionError("SVC needs a procedure and a charge", segment_number=n,
                                        segment_id="SVC", element=1, expected="HC:code and SVC02")
-            units = _el(seg, 7)
+            units = element(seg, 7)
             try:
                 unit_value = Decimal(units) if units else None
             except InvalidOperation:
@@ -487,7 +475,7 @@ def parse_277(ts: TransactionSet) -> ClaimStatusReport:
                                        element=7, expected="units") from None
             line = _Acc(procedure=proc[1], charge=charge, statuses=[], qualifier=proc[0],
                         modifiers=tuple(m for m in proc[2:6] if m), paid=_amount(seg, 3, n),
-                        revenue_code=_opt(seg, 4), units=unit_value, line_control_number=None,
+                        revenue_code=optional(seg, 4), units=unit_value, line_control_number=None,
                         service_date=None, service_date_end=None)
     close_provider()
     source, receiver, created = head["source"], head["receiver"], head["created"]
@@ -723,11 +711,9 @@ def _build(reports: Sequence[ClaimStatusReport], impl: str, interchange: Interch
            group_control_number: int, first: int, delimiters: Delimiters, newline: bool) -> str:
     if not reports:
         raise BuildError("nothing to write: no 277 transaction given", segment_id="ST")
-    txs = [TransactionSpec("277", f"{first + i:04d}", _body(r, impl), impl) for i, r in enumerate(reports)]
-    gdate = ("20" + interchange.date) if len(interchange.date) == 6 else interchange.date
-    group = GroupSpec("HN", interchange.sender_id, interchange.receiver_id, gdate, interchange.time,
-                      group_control_number, impl, txs)
-    return build_interchange(interchange, [group], delimiters, newline=newline)
+    return build_sets(interchange, functional_id="HN", set_id="277", implementation=impl,
+                      bodies=[_body(r, impl) for r in reports], group_control_number=group_control_number,
+                      first_transaction_number=first, delimiters=delimiters, newline=newline)
 
 
 def build_277ca(

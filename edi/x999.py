@@ -22,13 +22,14 @@ from edi.errors import BuildError, TransactionError
 from edi.x12 import (
     DEFAULT_DELIMITERS,
     Delimiters,
-    GroupSpec,
     InterchangeSpec,
     Segment,
     TransactionSet,
-    TransactionSpec,
     build_interchange,
+    build_sets,
+    element,
     format_segment,
+    optional,
 )
 
 __all__ = [
@@ -332,16 +333,12 @@ class Ta1:
 # --------------------------------------------------------------------------------------------
 
 
-def _el(seg: Segment, i: int) -> str:
-    return seg[i].strip() if len(seg) > i else ""
 
 
-def _opt(seg: Segment, i: int) -> str | None:
-    return _el(seg, i) or None
 
 
 def _int(seg: Segment, i: int, n: int, what: str) -> int:
-    v = _el(seg, i)
+    v = element(seg, i)
     if not v.isdigit():
         raise TransactionError(f"{what} is not a number", segment_number=n, segment_id=seg[0], element=i,
                                expected="digits")
@@ -353,7 +350,7 @@ def _opt_int(text: str) -> int | None:
 
 
 def _codes(seg: Segment, start: int, stop: int) -> tuple[str, ...]:
-    return tuple(c for c in (_el(seg, i) for i in range(start, stop + 1)) if c)
+    return tuple(c for c in (element(seg, i) for i in range(start, stop + 1)) if c)
 
 
 def parse_999(ts: TransactionSet) -> GroupAck:
@@ -374,8 +371,8 @@ def parse_999(ts: TransactionSet) -> GroupAck:
         nonlocal ik3, ik4s, unit
         if ik3 is not None:
             seg_errors.append(SegmentError(
-                segment_id=_el(ik3, 1), position=_int(ik3, 2, ik3_n, "IK302"), loop_id=_opt(ik3, 3),
-                code=_opt(ik3, 4), elements=tuple(ik4s), business_unit=unit))
+                segment_id=element(ik3, 1), position=_int(ik3, 2, ik3_n, "IK302"), loop_id=optional(ik3, 3),
+                code=optional(ik3, 4), elements=tuple(ik4s), business_unit=unit))
         ik3, ik4s, unit = None, [], None
 
     n = ts.segment_number - 1
@@ -397,17 +394,17 @@ def parse_999(ts: TransactionSet) -> GroupAck:
             if ik3 is None:
                 raise TransactionError("IK4 outside an IK3 loop", segment_number=n, segment_id=sid,
                                        expected="IK3 first")
-            pos = _el(seg, 1).split(comp)
+            pos = element(seg, 1).split(comp)
             if not pos[0].isdigit():
                 raise TransactionError("IK401 element position is not a number", segment_number=n,
                                        segment_id=sid, element=1, expected="digits")
             ik4s.append(ElementError(
-                position=int(pos[0]), code=_el(seg, 3),
+                position=int(pos[0]), code=element(seg, 3),
                 component=_opt_int(pos[1]) if len(pos) > 1 else None,
                 repetition=_opt_int(pos[2]) if len(pos) > 2 else None,
-                data_element=_opt(seg, 2), bad_value=seg[4] if len(seg) > 4 and seg[4] else None))
+                data_element=optional(seg, 2), bad_value=seg[4] if len(seg) > 4 and seg[4] else None))
         elif sid == "CTX":
-            ctx = _el(seg, 1).split(comp)
+            ctx = element(seg, 1).split(comp)
             if ik3 is not None and not ik4s and len(ctx) > 1 and ctx[0] != "SITUATIONAL TRIGGER":
                 unit = (ctx[0], ctx[1])
         elif sid == "IK5":
@@ -416,8 +413,8 @@ def parse_999(ts: TransactionSet) -> GroupAck:
                 raise TransactionError("IK5 without an AK2", segment_number=n, segment_id=sid,
                                        expected="AK2 first")
             tx.append(TransactionAck(
-                set_id=_el(ak2, 1), control_number=_el(ak2, 2), code=_el(seg, 1),
-                implementation=_opt(ak2, 3), error_codes=_codes(seg, 2, 6),
+                set_id=element(ak2, 1), control_number=element(ak2, 2), code=element(seg, 1),
+                implementation=optional(ak2, 3), error_codes=_codes(seg, 2, 6),
                 segment_errors=tuple(seg_errors)))
             ak2, seg_errors = None, []
         elif sid == "AK9":
@@ -432,8 +429,8 @@ def parse_999(ts: TransactionSet) -> GroupAck:
     if ak9 is None:
         raise TransactionError("999 has no AK9 segment", segment_number=n, segment_id="SE", expected="AK9")
     return GroupAck(
-        functional_id=_el(ak1, 1), group_control_number=_el(ak1, 2), version=_opt(ak1, 3),
-        code=_el(ak9, 1), included=_int(ak9, 2, ak9_n, "AK902"), received=_int(ak9, 3, ak9_n, "AK903"),
+        functional_id=element(ak1, 1), group_control_number=element(ak1, 2), version=optional(ak1, 3),
+        code=element(ak9, 1), included=_int(ak9, 2, ak9_n, "AK902"), received=_int(ak9, 3, ak9_n, "AK903"),
         accepted=_int(ak9, 4, ak9_n, "AK904"), transactions=tuple(tx), error_codes=_codes(ak9, 5, 9))
 
 
@@ -452,8 +449,8 @@ def parse_ta1(segment: Segment) -> Ta1:
     if not segment or segment[0] != "TA1" or len(segment) < 6:
         raise TransactionError("not a complete TA1 segment", segment_id=segment[0] if segment else None,
                                expected="TA1 with 5 elements")
-    return Ta1(control_number=_el(segment, 1), date=_ta1_date(_el(segment, 2)), time=_el(segment, 3),
-               code=_el(segment, 4), note_code=_el(segment, 5))
+    return Ta1(control_number=element(segment, 1), date=_ta1_date(element(segment, 2)), time=element(segment, 3),
+               code=element(segment, 4), note_code=element(segment, 5))
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,8 +510,6 @@ def inspect_ta1(segment: Segment, delimiters: Delimiters = DEFAULT_DELIMITERS) -
 # --------------------------------------------------------------------------------------------
 
 
-def _group_date(isa: InterchangeSpec) -> str:
-    return ("20" + isa.date) if len(isa.date) == 6 else isa.date
 
 
 def _ack_body(ack: GroupAck) -> list[list[str | Sequence[str] | None]]:
@@ -554,11 +549,9 @@ def build_999(
     """One interchange with one 999 transaction set per acknowledged functional group."""
     if not acks:
         raise BuildError("a 999 interchange needs at least one group acknowledgment", segment_id="AK1")
-    txs = [TransactionSpec("999", f"{first_transaction_number + i:04d}", _ack_body(a), IMPLEMENTATION)
-           for i, a in enumerate(acks)]
-    group = GroupSpec("FA", interchange.sender_id, interchange.receiver_id, _group_date(interchange),
-                      interchange.time, group_control_number, IMPLEMENTATION, txs)
-    return build_interchange(interchange, [group], delimiters, newline=newline)
+    return build_sets(interchange, functional_id="FA", set_id="999", implementation=IMPLEMENTATION,
+                      bodies=[_ack_body(a) for a in acks], group_control_number=group_control_number,
+                      first_transaction_number=first_transaction_number, delimiters=delimiters, newline=newline)
 
 
 def build_ta1(
