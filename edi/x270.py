@@ -50,6 +50,7 @@ from edi.x837p import (
     d8,
     demographics,
     envelope_times,
+    first_duplicate,
     ident,
     person_name,
 )
@@ -182,8 +183,7 @@ def build_270(
     check_control(st_control)
     if not batch.inquiries:
         raise BuildError("the batch has no inquiries")
-    traces = [q.trace_number for q in batch.inquiries]
-    dup = next((t for t in traces if traces.count(t) > 1), None)
+    dup = first_duplicate(q.trace_number for q in batch.inquiries)
     if dup is not None:
         raise BuildError(f"trace {dup}: trace number appears twice in the batch", segment_id="TRN", element=2)
     sender = ident(batch.submitter.id, what="submitter id", max_len=15)

@@ -316,6 +316,16 @@ def envelope_times(created: datetime) -> tuple[str, str, str]:
     return created.strftime("%y%m%d"), created.strftime("%Y%m%d"), created.strftime("%H%M")
 
 
+def first_duplicate(values: Iterable[str]) -> str | None:
+    """The first value that appears a second time, or None."""
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            return v
+        seen.add(v)
+    return None
+
+
 def check_usage(usage: str) -> None:
     if usage not in ("T", "P"):
         raise BuildError(f"usage must be T or P, not {usage!r}", segment_id="ISA", element=15, expected="T or P")
@@ -456,13 +466,7 @@ def build_837p(
     check_control(st_control)
     if not batch.claims:
         raise BuildError("the batch has no claims")
-    seen: set[str] = set()
-    dup = None
-    for c in batch.claims:
-        if c.claim_id in seen:
-            dup = c.claim_id
-            break
-        seen.add(c.claim_id)
+    dup = first_duplicate(c.claim_id for c in batch.claims)
     if dup is not None:
         raise BuildError(f"claim {dup}: claim id appears twice in the batch", segment_id="CLM", element=1)
     sub = batch.submitter
