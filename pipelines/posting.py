@@ -216,7 +216,9 @@ def _pg_arrays(table: Any, cols: Sequence[str], rows: Sequence[dict[str, Any]]) 
     """``unnest(%s::type[], ...) AS v(cols)`` and its parameters: one array per column."""
     casts = ", ".join(f"%s::{_pg_type(table.c[c])}[]" for c in cols)
     names = ", ".join(f'"{c}"' for c in cols)
-    return f"unnest({casts}) AS v({names})", [[_pg_value(table.c[c], r[c]) for r in rows] for c in cols]
+    params = [[json.dumps(r[c]) for r in rows] if _pg_type(table.c[c]) == "JSON" else [r[c] for r in rows]
+              for c in cols]  # column by column: the type is looked up once per column, not per cell
+    return f"unnest({casts}) AS v({names})", params
 
 
 def _insert(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
