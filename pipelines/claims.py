@@ -61,6 +61,7 @@ from models import (
 )
 from pipelines import coding, scrub
 from pipelines.app import App
+from pipelines.bulk import insert_rows, is_pg, new_ids, update_rows
 from pipelines.config import Config
 from pipelines.errors import NotFound
 from pipelines.ledger import next_control
@@ -266,15 +267,27 @@ def code_and_scrub(app: App, session: Session) -> dict[str, Any]:
     session.execute(delete(ClaimLine).where(ClaimLine.claim_pk.in_(unsent_pks)),
                     execution_options={"synchronize_session": False})
     pk_of = {enc_id: pk for enc_id, (pk, _) in unsent.items()}
-    for chunk in _chunks(updates):
-        session.execute(update(Claim), list(chunk))
-    for chunk in _chunks(inserts):
-        for pk, encounter_id in session.execute(
-                insert(cast(Table, Claim.__table__)).returning(Claim.id, Claim.encounter_id), list(chunk)):
-            pk_of[encounter_id] = pk
+    if is_pg(session):  # unnest-array statements: short SQL text whatever the batch size
+        if updates:
+            update_rows(session, Claim, updates, [k for k in updates[0] if k != "id"])
+        if inserts:
+            for ins, pk in zip(inserts, new_ids(session, Claim, len(inserts)), strict=True):
+                ins["id"] = pk
+                pk_of[str(ins["encounter_id"])] = pk
+            insert_rows(session, Claim, inserts)
+    else:
+        for chunk in _chunks(updates):
+            session.execute(update(Claim), list(chunk))
+        for chunk in _chunks(inserts):
+            for pk, encounter_id in session.execute(
+                    insert(cast(Table, Claim.__table__)).returning(Claim.id, Claim.encounter_id), list(chunk)):
+                pk_of[encounter_id] = pk
     all_lines = [ln | {"claim_pk": pk_of[enc_id]} for enc_id, lines in lines_for.items() for ln in lines]
-    for chunk in _chunks(all_lines):
-        session.execute(insert(cast(Table, ClaimLine.__table__)), list(chunk))
+    if is_pg(session):
+        insert_rows(session, ClaimLine, all_lines)
+    else:
+        for chunk in _chunks(all_lines):
+            session.execute(insert(cast(Table, ClaimLine.__table__)), list(chunk))
 
     held = sum(1 for s, _ in coded if holds.get(s.encounter_id))
     counts.update(coded=len(coded), ready=len(coded) - held, held=held,

@@ -39,8 +39,6 @@ one their lines, and payments, adjustments, remarks, events and denials are inse
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -49,9 +47,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from edi.x12 import open_x12
@@ -70,6 +66,7 @@ from models import (
     UnmatchedPayment,
     utcnow,
 )
+from pipelines.bulk import in_list, insert_rows, is_pg, new_ids, update_rows
 from pipelines.denials import categorize
 from pipelines.errors import ApplyError
 from pipelines.ingest import ApplyContext
@@ -187,84 +184,6 @@ def _as_datetime(d: date | None) -> datetime:
     return datetime.combine(d, time(), UTC) if d is not None else utcnow()
 
 
-def _chunks(items: Sequence[Any], size: int = 2000) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _is_pg(s: Session) -> bool:
-    return s.get_bind().dialect.name == "postgresql"
-
-
-def _in(col: Any, items: Sequence[Any], pg: bool) -> ColumnElement[bool]:
-    """``col IN (...)``; on PostgreSQL ``col = ANY(array)``: one parameter, a short cached statement."""
-    result: ColumnElement[bool] = (col == any_(bindparam(None, list(items), type_=ARRAY(col.type))) if pg
-                                   else col.in_(list(items)))
-    return result
-
-
-@functools.cache
-def _pg_type(col: Any) -> str:
-    return str(col.type.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
-
-
-def _pg_value(col: Any, value: Any) -> Any:
-    return json.dumps(value) if _pg_type(col) == "JSON" else value
-
-
-def _pg_arrays(table: Any, cols: Sequence[str], rows: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
-    """``unnest(%s::type[], ...) AS v(cols)`` and its parameters: one array per column."""
-    casts = ", ".join(f"%s::{_pg_type(table.c[c])}[]" for c in cols)
-    names = ", ".join(f'"{c}"' for c in cols)
-    params = [[json.dumps(r[c]) for r in rows] if _pg_type(table.c[c]) == "JSON" else [r[c] for r in rows]
-              for c in cols]  # column by column: the type is looked up once per column, not per cell
-    return f"unnest({casts}) AS v({names})", params
-
-
-def _insert(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Bulk insert. PostgreSQL: INSERT ... SELECT FROM unnest(arrays), one statement per 5000 rows.
-    SQLite: insertmanyvalues (multi-row VALUES) through RETURNING."""
-    if not rows:
-        return
-    if _is_pg(s):
-        table = model.__table__
-        cols = list(rows[0])
-        names = ", ".join(f'"{c}"' for c in cols)
-        for chunk in _chunks(rows, 5000):
-            source, params = _pg_arrays(table, cols, chunk)
-            s.connection().exec_driver_sql(
-                f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {source}', tuple(params))
-        return
-    for chunk in _chunks(rows):
-        s.execute(insert(model).returning(model.id), list(chunk)).all()
-
-
-def _new_ids(s: Session, model: Any, n: int) -> list[int]:
-    """``n`` primary keys for ``model``: from its sequence on PostgreSQL, None (autoincrement) elsewhere."""
-    table = model.__table__.name
-    return list(s.connection().exec_driver_sql(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table, n)).scalars())
-
-
-def _update(s: Session, model: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str],
-            constants: dict[str, Any] | None = None) -> None:
-    """UPDATE by primary key: FROM unnest(arrays) on PostgreSQL, executemany on SQLite."""
-    table = model.__table__
-    cols = ("id", *keys)
-    consts = constants or {}
-    if not _is_pg(s):
-        stmt = update(table).where(table.c.id == bindparam("_id")).values(
-            {**{k: bindparam(f"_{k}") for k in keys}, **consts})
-        s.connection().execute(stmt, [{f"_{k}": r[k] for k in cols} for r in rows])
-        return
-    sets = ", ".join([f'"{k}" = v."{k}"' for k in keys] + [f'"{k}" = %s' for k in consts])
-    for chunk in _chunks(rows, 5000):
-        source, params = _pg_arrays(table, cols, chunk)
-        s.connection().exec_driver_sql(
-            f'UPDATE "{table.name}" AS t SET {sets} FROM {source} WHERE t.id = v.id',
-            tuple([*[_pg_value(table.c[k], v) for k, v in consts.items()], *params]))
-
-
 def _unmatched_detail(c: Clp) -> dict[str, Any]:
     """What an operator needs to resolve an unmatched payment (no names, no member ids)."""
     def adj(items: Iterable[Any]) -> list[dict[str, str]]:
@@ -288,7 +207,7 @@ class _Poster:
         self.rem = remittance
         self.counts = counts
         self.paid_date = _as_datetime(remittance.payment_date)
-        self.pg = _is_pg(ctx.session)
+        self.pg = is_pg(ctx.session)
         self.now = utcnow()
 
     def _load(self, batch: Sequence[Clp]) -> dict[str, _Stored]:
@@ -296,7 +215,7 @@ class _Poster:
         ids = list({c.claim_id for c in batch})
         found: dict[str, _Stored] = {}
         for cid, pk, freq in s.execute(select(Claim.claim_id, Claim.id, Claim.frequency_code)
-                                       .where(_in(Claim.claim_id, ids, self.pg), Claim.status.notin_(_UNSENT))):
+                                       .where(in_list(Claim.claim_id, ids, self.pg), Claim.status.notin_(_UNSENT))):
             found[cid] = _Stored(pk, cid, freq)
         for cid in ids:
             if cid in found:
@@ -310,7 +229,7 @@ class _Poster:
             for pk, lpk, lcn, proc, mods, charge, paid in s.execute(
                     select(ClaimLine.claim_pk, ClaimLine.id, ClaimLine.line_control_number, ClaimLine.procedure,
                            ClaimLine.modifiers, ClaimLine.charge, ClaimLine.paid)
-                    .where(_in(ClaimLine.claim_pk, list(by_pk), self.pg)).order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
+                    .where(in_list(ClaimLine.claim_pk, list(by_pk), self.pg)).order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
                 by_pk[pk].lines.append(_Line(lpk, lcn, proc, tuple(mods or ()), charge, paid))
         return found
 
@@ -330,7 +249,7 @@ class _Poster:
                 continue
             matched.append((c, st, _match_lines(st, c.lines)))
         if unmatched:
-            _insert(s, UnmatchedPayment, unmatched)
+            insert_rows(s, UnmatchedPayment, unmatched)
             self.counts["claims_unmatched"] += len(unmatched)
             for u in unmatched:
                 self.ctx.app.log.warning("payment_unmatched", file_id=self.ctx.file.id, claim_id=u["claim_id"])
@@ -342,8 +261,8 @@ class _Poster:
                      "payer_claim_number": c.payer_claim_number or None, "created_at": self.now}
                     for c, st, _ in matched]
         if self.pg:
-            payment_ids = _new_ids(s, ClaimPayment, len(payments))
-            _insert(s, ClaimPayment, [p | {"id": i} for p, i in zip(payments, payment_ids, strict=True)])
+            payment_ids = new_ids(s, ClaimPayment, len(payments))
+            insert_rows(s, ClaimPayment, [p | {"id": i} for p, i in zip(payments, payment_ids, strict=True)])
         else:
             payment_ids = list(s.scalars(insert(ClaimPayment).returning(ClaimPayment.id, sort_by_parameter_order=True),
                                          payments))
@@ -377,19 +296,19 @@ class _Poster:
                                         "reason": a.reason, "amount": a.amount, "quantity": a.quantity})
                 for code in svc.remarks:
                     remarks.append({"claim_payment_id": pid, "claim_pk": st.pk, "line_pk": lpk, "code": code})
-        _insert(s, Adjustment, adjustments)
-        _insert(s, Remark, remarks)
+        insert_rows(s, Adjustment, adjustments)
+        insert_rows(s, Remark, remarks)
 
         # Net of every posting of the touched claims (this chunk's rows included).
         pks = list(last)
         net_paid: dict[int, Decimal] = dict.fromkeys(pks, _ZERO)
         for pk, total in s.execute(select(ClaimPayment.claim_pk, func.sum(ClaimPayment.paid))
-                                   .where(_in(ClaimPayment.claim_pk, pks, self.pg)).group_by(ClaimPayment.claim_pk)):
+                                   .where(in_list(ClaimPayment.claim_pk, pks, self.pg)).group_by(ClaimPayment.claim_pk)):
             net_paid[pk] = _money(total)
         net_adj: dict[int, dict[tuple[str, str], Decimal]] = defaultdict(dict)
         for pk, group, reason, total in s.execute(
                 select(Adjustment.claim_pk, Adjustment.group, Adjustment.reason, func.sum(Adjustment.amount))
-                .where(_in(Adjustment.claim_pk, pks, self.pg))
+                .where(in_list(Adjustment.claim_pk, pks, self.pg))
                 .group_by(Adjustment.claim_pk, Adjustment.group, Adjustment.reason)):
             net_adj[pk][(group, reason)] = _money(total)
         stored = {st.pk: st for _, st, _ in matched}
@@ -414,9 +333,9 @@ class _Poster:
         for row in claim_rows:
             by_keys[tuple(k for k in row if k != "id")].append(row)
         for keys, rows in by_keys.items():
-            _update(s, Claim, rows, keys, {"status_reason": None, "updated_at": now})
+            update_rows(s, Claim, rows, keys, {"status_reason": None, "updated_at": now})
         if line_paid:
-            _update(s, ClaimLine, [{"id": k, "paid": v} for k, v in line_paid.items()], ("paid",))
+            update_rows(s, ClaimLine, [{"id": k, "paid": v} for k, v in line_paid.items()], ("paid",))
 
         events = [{"claim_pk": st.pk, "file_id": self.ctx.file.id, "source": "835", "category": None,
                    "code": c.status_code, "status_date": self.rem.payment_date,
@@ -424,12 +343,12 @@ class _Poster:
                    "payer_claim_number": c.payer_claim_number or None, "trace": self.rem.trace_number[:50],
                    "created_at": now}
                   for c, st, _ in matched]
-        _insert(s, ClaimStatusEvent, events)
+        insert_rows(s, ClaimStatusEvent, events)
 
         # Denials: close what a payment settled, then open the new items.
         paid_pks = [pk for pk, status in statuses.items() if status == "paid"]
         if paid_pks:
-            closed = s.execute(update(Denial).where(_in(Denial.claim_pk, paid_pks, self.pg), Denial.state == "open")
+            closed = s.execute(update(Denial).where(in_list(Denial.claim_pk, paid_pks, self.pg), Denial.state == "open")
                                .values(state="closed", note="paid by a later posting", updated_at=now)
                                .execution_options(synchronize_session=False))
             self.counts["denials_closed"] += int(getattr(closed, "rowcount", 0) or 0)
@@ -447,7 +366,7 @@ class _Poster:
         for d in denials:
             d["created_at"] = d["updated_at"] = now
         if denials:
-            _insert(s, Denial, denials)
+            insert_rows(s, Denial, denials)
             self.counts["denials_opened"] += len(denials)
         self.counts["claims_posted"] += len(matched)
         self.counts["lines_unmatched"] += lines_unmatched
@@ -522,7 +441,7 @@ def _post_set(ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[st
             "reason": p.reason[:4], "reference": p.reference[:80] or None, "amount": p.amount}
            for p in reader.provider_adjustments]
     if plb:
-        _insert(s, ProviderAdjustment, plb)
+        insert_rows(s, ProviderAdjustment, plb)
         counts["provider_adjustments"] += len(plb)
     counts["remittances_posted"] += 1
     ctx.app.log.info("remittance_posted", file_id=ctx.file.id, remittance_id=rem.id,
