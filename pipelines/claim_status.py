@@ -29,7 +29,7 @@ from pipelines.app import App
 from pipelines.config import Config
 from pipelines.eligibility import x12_payer, x12_people
 from pipelines.ledger import next_control
-from pipelines.outbound import allocate_controls, upload_pending, write_outbound
+from pipelines.outbound import allocate_controls, report_request, write_outbound
 
 __all__ = ["QUIET_STATUSES", "cmd_request", "request_status"]
 
@@ -116,20 +116,8 @@ def request_status(app: App, run_id: int | None = None) -> File | None:
 def cmd_request(app: App, args: argparse.Namespace) -> int:
     """`edi status request`: build the 276 file and upload what is waiting."""
     f, sent, skipped = _request(app, None)
-    uploaded = upload_pending(app)
-    data = {"file_id": f.id if f else None, "file_name": f.name if f else None, "inquiries": sent,
-            "skipped": skipped, "uploaded_file_ids": uploaded}
-
-    def text() -> str:
-        if f is None:
-            lines = ["no submitted claim needs a status inquiry"]
-        else:
-            lines = [f"276 file {f.id} ({f.name}): {len(sent)} claim(s)"]
-            lines += [f"  {s['claim_id']} ({s['payer_id']})" for s in sent]
-        lines += [f"  skipped {s['claim_id']}: {s['reason']}" for s in skipped]
-        if uploaded:
-            lines.append("uploaded file id(s): " + ", ".join(map(str, uploaded)))
-        return "\n".join(lines)
-
-    app.emit(data, text)
-    return 1 if skipped else 0
+    return report_request(
+        app, f, sent, skipped, nothing="no submitted claim needs a status inquiry",
+        heading=lambda f: f"276 file {f.id} ({f.name}): {len(sent)} claim(s)",
+        sent_line=lambda s: f"  {s['claim_id']} ({s['payer_id']})",
+        skipped_line=lambda s: f"  skipped {s['claim_id']}: {s['reason']}")

@@ -32,7 +32,7 @@ from pipelines.app import App
 from pipelines.config import Config, PayerConfig
 from pipelines.errors import NotFound
 from pipelines.ledger import next_control
-from pipelines.outbound import allocate_controls, upload_pending, write_outbound
+from pipelines.outbound import allocate_controls, report_request, write_outbound
 from pipelines.table import render_table
 
 __all__ = [
@@ -179,23 +179,11 @@ def request_eligibility(app: App, run_id: int | None = None) -> File | None:
 def cmd_request(app: App, args: argparse.Namespace) -> int:
     """`edi eligibility request`: build the 270 file and upload what is waiting."""
     f, sent, skipped = _request(app, None)
-    uploaded = upload_pending(app)
-    data = {"file_id": f.id if f else None, "file_name": f.name if f else None, "inquiries": sent,
-            "skipped": skipped, "uploaded_file_ids": uploaded}
-
-    def text() -> str:
-        if f is None:
-            lines = ["no patient/payer pair needs an eligibility inquiry"]
-        else:
-            lines = [f"270 file {f.id} ({f.name}): {len(sent)} inquiry(ies)"]
-            lines += [f"  {s['patient_id']} / {s['payer_id']}  trace {s['trace']}" for s in sent]
-        lines += [f"  skipped {s['patient_id']} / {s['payer_id']}: {s['reason']}" for s in skipped]
-        if uploaded:
-            lines.append("uploaded file id(s): " + ", ".join(map(str, uploaded)))
-        return "\n".join(lines)
-
-    app.emit(data, text)
-    return 1 if skipped else 0
+    return report_request(
+        app, f, sent, skipped, nothing="no patient/payer pair needs an eligibility inquiry",
+        heading=lambda f: f"270 file {f.id} ({f.name}): {len(sent)} inquiry(ies)",
+        sent_line=lambda s: f"  {s['patient_id']} / {s['payer_id']}  trace {s['trace']}",
+        skipped_line=lambda s: f"  skipped {s['patient_id']} / {s['payer_id']}: {s['reason']}")
 
 
 # --------------------------------------------------------------------------------------------

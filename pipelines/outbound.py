@@ -8,7 +8,9 @@ without being written twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +20,7 @@ from models import File, utcnow
 from pipelines.app import App
 from pipelines.ledger import next_control, read_archived_bytes, record_outbound
 
-__all__ = ["Controls", "allocate_controls", "upload_file", "upload_pending", "write_outbound"]
+__all__ = ["Controls", "allocate_controls", "report_request", "upload_file", "upload_pending", "write_outbound"]
 
 
 class Controls:
@@ -95,3 +97,22 @@ def upload_pending(app: App) -> list[int]:
     for file_id in ids:
         upload_file(app, file_id)
     return ids
+
+
+def report_request(app: App, f: File | None, sent: list[dict[str, Any]], skipped: list[dict[str, Any]], *,
+                   nothing: str, heading: Callable[[File], str], sent_line: Callable[[dict[str, Any]], str],
+                   skipped_line: Callable[[dict[str, Any]], str]) -> int:
+    """Upload what is waiting and print what an inquiry command (270, 276) did; exit 1 if any was skipped."""
+    uploaded = upload_pending(app)
+    data = {"file_id": f.id if f else None, "file_name": f.name if f else None, "inquiries": sent,
+            "skipped": skipped, "uploaded_file_ids": uploaded}
+
+    def text() -> str:
+        lines = [nothing] if f is None else [heading(f), *map(sent_line, sent)]
+        lines += map(skipped_line, skipped)
+        if uploaded:
+            lines.append("uploaded file id(s): " + ", ".join(map(str, uploaded)))
+        return "\n".join(lines)
+
+    app.emit(data, text)
+    return 1 if skipped else 0
