@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from edi.errors import EdiError
@@ -53,7 +54,7 @@ def cmd_validate(app: App, args: argparse.Namespace) -> int:
     from edi.validate import validate_x12
 
     result = validate_x12(args.file)
-    issues = [i.as_dict() if hasattr(i, "as_dict") else vars(i) for i in result.errors]
+    issues = [dataclasses.asdict(i) for i in result.errors]
     app.emit({"file": args.file, "valid": result.ok, "errors": issues},
              lambda: ("valid: no errors" if result.ok else render_table(
                  ["segment", "id", "loop", "element", "code", "message"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import FIXTURES, Cli
 
 TA1 = ("ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*SUNRISE01      *261127*1200*^*00501*"
        "000000077*0*T*:~TA1*000000005*261126*1200*R*022~IEA*0*000000077~")
@@ -65,3 +65,22 @@ class TestInspect:
     def test_unknown_command_is_exit_2(self, cli: Cli) -> None:
         """An unknown subcommand is a usage error."""
         cli("frobnicate", check=2)
+
+
+class TestValidate:
+    def test_a_built_837p_is_valid(self, cli: Cli) -> None:
+        """`edi validate` on a fixture 837P says valid and exits 0."""
+        doc = cli("validate", "--json", str(FIXTURES / "837p" / "dual_diagnosis_multi_line.x12")).json()
+        assert (doc["valid"], doc["errors"]) == (True, [])
+
+    def test_errors_name_segment_loop_and_element(self, cli: Cli, tmp_path: Path) -> None:
+        """A bad code is reported with its segment number, id, loop and element, and the exit code is 1."""
+        text = (FIXTURES / "837p" / "dual_diagnosis_multi_line.x12").read_text().replace("NM1*85*2", "NM1*85*7")
+        bad = tmp_path / "bad.x12"
+        bad.write_text(text)
+        doc = cli("validate", "--json", str(bad), check=1).json()
+        assert doc["valid"] is False
+        assert [(e["segment_id"], e["loop_id"], e["element"]) for e in doc["errors"]] == [("NM1", "2010AA", 2)]
+        segments = [s.strip() for s in text.split("~")]
+        assert doc["errors"][0]["segment_number"] == segments.index(
+            next(s for s in segments if s.startswith("NM1*85*7"))) + 1  # counted in the file, ISA = 1
