@@ -6,30 +6,24 @@ print their envelope facts and segment count.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from edi.x12 import Envelope, Interchange, TransactionSet
+from edi.x271 import inspect_271
+from edi.x277 import inspect_277
+from edi.x835 import inspect_835
+from edi.x999 import inspect_999, inspect_ta1
 
 __all__ = ["INSPECTORS", "inspect_stream"]
 
-# set id (or set id + guide) -> "module:function" taking a TransactionSet and returning a dict
-INSPECTORS: dict[str, str] = {
-    "835": "edi.x835:inspect_835",
-    "999": "edi.x999:inspect_999",
-    "277": "edi.x277:inspect_277",
-    "271": "edi.x271:inspect_271",
+# set id -> the parser that prints it; the other sets (837, 270, 276) print their envelope facts
+INSPECTORS: dict[str, Callable[[TransactionSet], dict[str, Any]]] = {
+    "835": inspect_835,
+    "999": inspect_999,
+    "277": inspect_277,
+    "271": inspect_271,
 }
-
-
-def _inspector(set_id: str) -> Callable[[TransactionSet], dict[str, Any]] | None:
-    target = INSPECTORS.get(set_id)
-    if target is None:
-        return None
-    module, func = target.split(":")
-    fn: Callable[[TransactionSet], dict[str, Any]] = getattr(importlib.import_module(module), func)
-    return fn
 
 
 def _generic(ts: TransactionSet) -> dict[str, Any]:
@@ -64,15 +58,13 @@ def inspect_stream(stream: BinaryIO, *, strict: bool = True) -> dict[str, Any]:
                  "version": ts.group.version, "transactions": []}
             groups[id(ts.group)] = g
             inode["groups"].append(g)
-        fn = _inspector(ts.set_id)
+        fn = INSPECTORS.get(ts.set_id)
         parsed = fn(ts) if fn else _generic(ts)
         g["transactions"].append(parsed)
     # interchanges with no groups (a TA1 alone), and segment counts from the envelope walk
     for isa in env.interchanges:
         inode = isa_node(isa)
         if isa.ta1:
-            from edi.x999 import inspect_ta1
-
             inode["ta1"] = [inspect_ta1(seg, isa.delimiters) for seg in isa.ta1]
         for gnode, grp in zip(inode["groups"], isa.groups, strict=False):
             for tnode, summary in zip(gnode["transactions"], grp.transactions, strict=False):

@@ -338,13 +338,8 @@ class TransactionSet:
     segments: Iterator[Segment]
     delimiters: Delimiters
     batches: Iterator[list[Segment]] = field(default_factory=lambda: iter(()))
-    """The same segments in lists (the fastest way to read a large set). ``segments`` and
-    ``batches`` share one position: a consumer may read some segments one by one and then take
-    the rest with :meth:`rest`."""
-
-    def rest(self) -> Iterator[list[Segment]]:
-        """The segments not yet consumed through ``segments``, in batches."""
-        return self.batches
+    """The same segments in lists (the fastest way to read a large set). ``segments`` flattens
+    ``batches``: read a set through one of the two."""
 
 
 class Envelope:

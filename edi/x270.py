@@ -30,12 +30,8 @@ from datetime import date, datetime
 
 from edi.errors import BuildError
 from edi.x12 import (
-    DEFAULT_DELIMITERS,
     Element,
-    GroupSpec,
-    InterchangeSpec,
     TransactionSpec,
-    build_interchange,
 )
 from edi.x837p import (
     Patient,
@@ -53,6 +49,7 @@ from edi.x837p import (
     first_duplicate,
     ident,
     person_name,
+    write_interchange,
 )
 
 __all__ = [
@@ -226,9 +223,6 @@ def build_270(
                 body += dependent_segs
         transactions.append(TransactionSpec("270", _control(st_control, n), body, IMPLEMENTATION))
 
-    spec = InterchangeSpec(sender_id=sender, receiver_id=receiver, date=isa_date, time=hhmm,
-                           control_number=isa_control, usage=usage)
-    group = GroupSpec(functional_id="HS", sender_code=sender, receiver_code=receiver, date=date8, time=hhmm,
-                      control_number=gs_control, version=IMPLEMENTATION,
-                      transactions=transactions)
-    return build_interchange(spec, [group], DEFAULT_DELIMITERS, newline=newline)
+    return write_interchange("HS", IMPLEMENTATION, transactions, sender=sender, receiver=receiver,
+                             created=created, isa_control=isa_control, gs_control=gs_control, usage=usage,
+                             newline=newline)

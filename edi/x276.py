@@ -26,12 +26,8 @@ from decimal import Decimal
 
 from edi.errors import BuildError
 from edi.x12 import (
-    DEFAULT_DELIMITERS,
     Element,
-    GroupSpec,
-    InterchangeSpec,
     TransactionSpec,
-    build_interchange,
 )
 from edi.x837p import (
     MAX_CLAIM_ID,
@@ -50,6 +46,7 @@ from edi.x837p import (
     ident,
     money,
     person_name,
+    write_interchange,
 )
 
 __all__ = [
@@ -192,8 +189,6 @@ def build_276(
                 body += _claim_segments(r)
         transactions.append(TransactionSpec("276", _control(st_control, n), body, IMPLEMENTATION))
 
-    spec = InterchangeSpec(sender_id=sender, receiver_id=receiver, date=isa_date, time=hhmm,
-                           control_number=isa_control, usage=usage)
-    group = GroupSpec(functional_id="HR", sender_code=sender, receiver_code=receiver, date=date8, time=hhmm,
-                      control_number=gs_control, version=IMPLEMENTATION, transactions=transactions)
-    return build_interchange(spec, [group], DEFAULT_DELIMITERS, newline=newline)
+    return write_interchange("HR", IMPLEMENTATION, transactions, sender=sender, receiver=receiver,
+                             created=created, isa_control=isa_control, gs_control=gs_control, usage=usage,
+                             newline=newline)

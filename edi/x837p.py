@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -316,6 +316,18 @@ def envelope_times(created: datetime) -> tuple[str, str, str]:
     return created.strftime("%y%m%d"), created.strftime("%Y%m%d"), created.strftime("%H%M")
 
 
+def write_interchange(functional_id: str, version: str, transactions: Sequence[TransactionSpec], *,
+                      sender: str, receiver: str, created: datetime, isa_control: int, gs_control: int,
+                      usage: str, newline: bool) -> str:
+    """Our outbound interchange: one group of ``transactions`` from ``sender`` to ``receiver``."""
+    isa_date, date8, hhmm = envelope_times(created)
+    spec = InterchangeSpec(sender_id=sender, receiver_id=receiver, date=isa_date, time=hhmm,
+                           control_number=isa_control, usage=usage)
+    group = GroupSpec(functional_id=functional_id, sender_code=sender, receiver_code=receiver, date=date8,
+                      time=hhmm, control_number=gs_control, version=version, transactions=transactions)
+    return build_interchange(spec, [group], DEFAULT_DELIMITERS, newline=newline)
+
+
 def first_duplicate(values: Iterable[str]) -> str | None:
     """The first value that appears a second time, or None."""
     seen: set[str] = set()
@@ -535,9 +547,6 @@ def build_837p(
             for claim in claims:
                 body += _claim_segments(claim)
 
-    spec = InterchangeSpec(sender_id=sender, receiver_id=receiver, date=isa_date, time=hhmm,
-                           control_number=isa_control, usage=usage)
-    group_spec = GroupSpec(functional_id="HC", sender_code=sender, receiver_code=receiver, date=date8,
-                           time=hhmm, control_number=gs_control, version=IMPLEMENTATION,
-                           transactions=[TransactionSpec("837", st_control, body, IMPLEMENTATION)])
-    return build_interchange(spec, [group_spec], DEFAULT_DELIMITERS, newline=newline)
+    return write_interchange("HC", IMPLEMENTATION, [TransactionSpec("837", st_control, body, IMPLEMENTATION)],
+                             sender=sender, receiver=receiver, created=created, isa_control=isa_control,
+                             gs_control=gs_control, usage=usage, newline=newline)

@@ -26,7 +26,7 @@ from sqlalchemy import select, text, update
 from models import Run, RunStep, utcnow
 from pipelines.app import App
 from pipelines.errors import RunLocked, UsageError
-from pipelines.ingest import IngestResult, ingest_mailbox, process_pending
+from pipelines.ingest import IngestResult, ingest_mailbox
 from pipelines.outbound import upload_pending
 from pipelines.table import render_table
 
@@ -65,8 +65,7 @@ def step_upload(app: App, run_id: int) -> dict[str, Any]:
 
 def step_ingest(app: App, run_id: int) -> dict[str, Any]:
     result = IngestResult()
-    ingest_mailbox(app, result, run_id=run_id)
-    process_pending(app, result)
+    ingest_mailbox(app, result, run_id=run_id)  # also finishes files a crash left received
     counts: dict[str, Any] = {"files_processed": len(result.processed), "files_failed": len(result.failed),
                               "files_duplicate": len(result.duplicates), **result.counts}
     if result.failed:

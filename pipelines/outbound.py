@@ -9,13 +9,11 @@ without being written twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edi.x12 import Delimiters, GroupSpec, InterchangeSpec, TransactionSpec, build_interchange
 from models import File, utcnow
 from pipelines.app import App
 from pipelines.ledger import next_control, read_archived_bytes, record_outbound
@@ -52,16 +50,6 @@ def write_outbound(app: App, session: Session, *, kind: str, text: str, controls
         isa_control=controls.isa, gs_control=controls.gs, st_controls=st_controls, run_id=run_id)
 
 
-def envelope(app: App, controls: Controls, functional_id: str, version: str,
-             transactions: list[TransactionSpec], now: datetime | None = None) -> str:
-    """Wrap transaction sets in ISA/GS for our clearinghouse (a convenience for the builders)."""
-    now = now or utcnow()
-    ch = app.config.clearinghouse
-    isa = InterchangeSpec(sender_id=ch.submitter_id, receiver_id=ch.receiver_id, date=f"{now:%y%m%d}",
-                          time=f"{now:%H%M}", control_number=controls.isa, usage=ch.usage)
-    grp = GroupSpec(functional_id, ch.submitter_id, ch.receiver_id, f"{now:%Y%m%d}", f"{now:%H%M}",
-                    controls.gs, version, transactions)
-    return build_interchange(isa, [grp], Delimiters(), newline=True)
 
 
 def upload_file(app: App, file_id: int, *, force: bool = False) -> File:

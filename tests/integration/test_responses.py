@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from edi.x12 import InterchangeSpec, TransactionSpec
+from edi.x12 import InterchangeSpec, build_sets
 from edi.x277 import ClaimStatus, ClaimStatusReport, Party, Person, ProviderStatus, Status, build_277ca
 from edi.x999 import ElementError, GroupAck, SegmentError, Ta1, TransactionAck, build_999, build_ta1
 from models import Claim, ClaimStatusEvent, Encounter, File
@@ -20,7 +20,7 @@ from pipelines import files
 from pipelines.app import App
 from pipelines.ingest import IngestResult, ingest_bytes
 from pipelines.ledger import record_outbound
-from pipelines.outbound import allocate_controls, envelope, write_outbound
+from pipelines.outbound import allocate_controls, write_outbound
 from tests.conftest import FIXTURES
 
 CH, US = "CLEARHOUSE", "SUNRISE01"
@@ -67,9 +67,12 @@ def sent_837(app: App, sets: list[list[str]]) -> tuple[int, int, list[str]]:
     with app.transaction() as s:
         controls = allocate_controls(s, US, len(sets))
         sts = [controls.st_control(i) for i in range(len(sets))]
-        text = envelope(app, controls, "HC", "005010X222A1", [
-            TransactionSpec("837", st, [["BHT", "0019", "00", "B1", "20261101", "1200", "CH"]], "005010X222A1")
-            for st in sts])
+        ch = app.config.clearinghouse
+        text = build_sets(
+            InterchangeSpec(ch.submitter_id, ch.receiver_id, "261101", "1200", controls.isa, ch.usage),
+            functional_id="HC", set_id="837", implementation="005010X222A1",
+            bodies=[[["BHT", "0019", "00", "B1", "20261101", "1200", "CH"]] for _ in sts],
+            group_control_number=controls.gs, first_transaction_number=controls.st)
         f = write_outbound(app, s, kind="837P", text=text, controls=controls, st_controls=[("837", st) for st in sts])
         for st, claim_ids in zip(sts, sets, strict=True):
             for cid in claim_ids:
