@@ -39,20 +39,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models import Claim, Encounter, make_engine  # noqa: E402
-from pipelines.app import App  # noqa: E402
-from pipelines.claims import (  # noqa: E402
+from pipelines.cli.app import App  # noqa: E402
+from pipelines.config import load_config  # noqa: E402
+from pipelines.logs import configure_logging  # noqa: E402
+from pipelines.rules.coding import code_session  # noqa: E402
+from pipelines.rules.scrub import scrub  # noqa: E402
+from pipelines.usecases.claims import (  # noqa: E402
     _session_of,
     build_claim_batch,
     code_and_scrub,
     payer_rules,
     submit_all,
 )
-from pipelines.coding import code_session  # noqa: E402
-from pipelines.config import load_config  # noqa: E402
-from pipelines.importer import ENCOUNTER_COLUMNS, import_encounters  # noqa: E402
-from pipelines.logs import configure_logging  # noqa: E402
-from pipelines.schema import upgrade  # noqa: E402
-from pipelines.scrub import scrub  # noqa: E402
+from pipelines.usecases.importer import ENCOUNTER_COLUMNS, import_encounters  # noqa: E402
+from pipelines.usecases.schema import upgrade  # noqa: E402
 
 SERVICES = [("individual_therapy", 55, "", ""), ("individual_therapy", 45, "", ""), ("individual_therapy", 30, "", ""),
             ("group_therapy", 90, "", ""), ("med_management", 20, "99213", ""),
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 admin.dispose()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    from pipelines.table import render_table
+    from pipelines.cli.table import render_table
 
     print(render_table(["backend", "stage", "items", "seconds", "per second"],
                        [[r["backend"], r["stage"], r["items"], r["seconds"], r["per_second"]] for r in results]))

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_claims import practice, write_encounters  # noqa: E402
-from pipelines.importer import import_encounters  # noqa: E402
 from pipelines.logs import configure_logging  # noqa: E402
-from pipelines.nightly import nightly_run  # noqa: E402
 from pipelines.simulator import payer_rules_from_config, simulate_mailbox  # noqa: E402
+from pipelines.usecases.importer import import_encounters  # noqa: E402
+from pipelines.usecases.nightly import nightly_run  # noqa: E402
 
 
 def bench(backend: str, url: str, n: int, tmp: Path) -> list[dict[str, Any]]:

@@ -36,12 +36,12 @@ from gen_835 import generate  # noqa: E402
 
 from edi.x835 import build_835  # noqa: E402
 from models import Claim, ClaimLine, Encounter, make_engine  # noqa: E402
-from pipelines.app import App  # noqa: E402
+from pipelines.cli.app import App  # noqa: E402
+from pipelines.cli.table import render_table  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
-from pipelines.ingest import IngestResult, ingest_bytes  # noqa: E402
 from pipelines.logs import configure_logging  # noqa: E402
-from pipelines.schema import upgrade  # noqa: E402
-from pipelines.table import render_table  # noqa: E402
+from pipelines.usecases.ingest import IngestResult, ingest_bytes  # noqa: E402
+from pipelines.usecases.schema import upgrade  # noqa: E402
 
 _CHUNK = 5000
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import ConfigError
-from pipelines.npi import is_valid_npi
+from pipelines.rules.npi import is_valid_npi
 
 __all__ = ["Clearinghouse", "Config", "PayerConfig", "Practice", "Transport", "load_config"]
 

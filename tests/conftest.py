@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from models import Base, make_engine
-from pipelines.app import App
+from pipelines.cli.app import App
 from pipelines.config import load_config
-from pipelines.schema import upgrade
+from pipelines.usecases.schema import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -24,9 +24,9 @@ from edi.x277 import (
     build_277,
 )
 from models import Claim, File, Inquiry
-from pipelines.app import App
-from pipelines.claim_status import cmd_request, request_status
-from pipelines.ingest import IngestResult, ingest_bytes
+from pipelines.cli.app import App
+from pipelines.usecases.claim_status import cmd_request, request_status
+from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from tests.conftest import FIXTURES
 from tests.integration.test_responses import add_claim, add_encounter, claims, events, inbound_isa
 

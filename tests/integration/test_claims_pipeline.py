@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from edi.validate import validate_x12
 from edi.x12 import read_segments
 from models import Authorization, Claim, ClaimLine, Encounter, File
-from pipelines.app import App
-from pipelines.claims import (
+from pipelines.cli.app import App
+from pipelines.errors import InputError, NotFound
+from pipelines.usecases.claims import (
     cmd_export,
     cmd_list,
     cmd_show,
@@ -26,8 +27,7 @@ from pipelines.claims import (
     submit_all,
     submit_ready,
 )
-from pipelines.errors import InputError, NotFound
-from pipelines.importer import import_authorizations, import_encounters
+from pipelines.usecases.importer import import_authorizations, import_encounters
 from tests.conftest import FIXTURES
 
 ENCOUNTERS = FIXTURES / "encounters" / "sample.csv"

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from models import Claim, Denial, File
-from pipelines.app import App
-from pipelines.codes import cmd_import, describe
-from pipelines.denials import cmd_list, cmd_resubmit
+from pipelines.cli.app import App
 from pipelines.errors import InputError, NotFound, UsageError
-from pipelines.ingest import IngestResult, ingest_bytes
-from pipelines.ledger import read_archived_bytes
+from pipelines.usecases.codes import cmd_import, describe
+from pipelines.usecases.denials import cmd_list, cmd_resubmit
+from pipelines.usecases.ingest import IngestResult, ingest_bytes
+from pipelines.usecases.ledger import read_archived_bytes
 from tests.integration.test_posting import LineSpec, add_claim, fixture, one
 
 DENIED_LINE: list[LineSpec] = [("L000800", "90837", ("HO", "95"), "180.00")]

@@ -16,9 +16,9 @@ from edi.validate import validate_x12
 from edi.x12 import open_x12
 from edi.x271 import Benefit, BenefitDate, EligibilityResponse, Member, Party, Rejection, Trace, build_271
 from models import Claim, Eligibility, File, Inquiry
-from pipelines.app import App
-from pipelines.eligibility import cmd_request, cmd_show, eligibility_on_file, request_eligibility
-from pipelines.ingest import IngestResult, ingest_bytes
+from pipelines.cli.app import App
+from pipelines.usecases.eligibility import cmd_request, cmd_show, eligibility_on_file, request_eligibility
+from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from tests.conftest import FIXTURES
 from tests.integration.test_responses import add_claim, add_encounter, inbound_isa
 
@@ -228,8 +228,8 @@ class TestAnswers:
 class TestScrubberUsesEligibility:
     def test_inactive_271_holds_the_next_encounter(self, app: App) -> None:
         """Import encounters, a 271 inactive for one patient and payer, submit: that claim is held ELIGIBILITY_INACTIVE."""
-        claims = pytest.importorskip("pipelines.claims")
-        importer = pytest.importorskip("pipelines.importer")
+        claims = pytest.importorskip("pipelines.usecases.claims")
+        importer = pytest.importorskip("pipelines.usecases.importer")
         app.as_of = date(2026, 6, 15)
         assert not importer.import_encounters(app, FIXTURES / "encounters" / "sample.csv").errors
         assert not importer.import_authorizations(app, FIXTURES / "authorizations" / "sample.csv").errors

@@ -13,9 +13,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from models import Base, File, make_engine
-from pipelines.app import App
-from pipelines.ingest import IngestResult, ingest_bytes
-from pipelines.ledger import next_control, record_inbound, sniff_kind
+from pipelines.cli.app import App
+from pipelines.usecases.ingest import IngestResult, ingest_bytes
+from pipelines.usecases.ledger import next_control, record_inbound, sniff_kind
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Claim, File, Remittance, Run
-from pipelines.app import App
+from pipelines.cli.app import App
 from pipelines.config import load_config
-from pipelines.importer import import_authorizations, import_encounters
-from pipelines.nightly import nightly_run, run_lock
 from pipelines.simulator import payer_rules_from_config, simulate_mailbox
+from pipelines.usecases.importer import import_authorizations, import_encounters
+from pipelines.usecases.nightly import nightly_run, run_lock
 from tests.conftest import FIXTURES
 from tests.integration.sshd import SshdServer
 

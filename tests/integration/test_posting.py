@@ -29,10 +29,10 @@ from models import (
     Remittance,
     UnmatchedPayment,
 )
-from pipelines.app import App
-from pipelines.codes import describe
-from pipelines.ingest import IngestResult, ingest_bytes, process_file
-from pipelines.posting import claim_status
+from pipelines.cli.app import App
+from pipelines.usecases.codes import describe
+from pipelines.usecases.ingest import IngestResult, ingest_bytes, process_file
+from pipelines.usecases.posting import claim_status
 from tests.conftest import FIXTURES
 
 D = Decimal

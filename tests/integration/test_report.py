@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from models import Adjustment, Claim, ClaimPayment, ClaimStatusEvent, File, Remittance
-from pipelines.app import App
-from pipelines.report import build_report, cmd_report
+from pipelines.cli.app import App
+from pipelines.usecases.report import build_report, cmd_report
 from tests.integration.test_posting import add_claim
 
 D = Decimal

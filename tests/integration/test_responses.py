@@ -16,11 +16,11 @@ from edi.x12 import InterchangeSpec, build_sets
 from edi.x277 import ClaimStatus, ClaimStatusReport, Party, Person, ProviderStatus, Status, build_277ca
 from edi.x999 import ElementError, GroupAck, SegmentError, Ta1, TransactionAck, build_999, build_ta1
 from models import Claim, ClaimStatusEvent, Encounter, File
-from pipelines import files
-from pipelines.app import App
-from pipelines.ingest import IngestResult, ingest_bytes
-from pipelines.ledger import record_outbound
-from pipelines.outbound import allocate_controls, write_outbound
+from pipelines.cli.app import App
+from pipelines.usecases import files
+from pipelines.usecases.ingest import IngestResult, ingest_bytes
+from pipelines.usecases.ledger import record_outbound
+from pipelines.usecases.outbound import allocate_controls, write_outbound
 from tests.conftest import FIXTURES
 
 CH, US = "CLEARHOUSE", "SUNRISE01"

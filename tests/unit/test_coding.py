@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.coding import (
+from pipelines.rules.coding import (
     ADDON_NOT_ALLOWED,
     DX_EXCLUDES1,
     DX_INVALID,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.icd10 import excludes1_pairs, is_billable, normalize
+from pipelines.rules.icd10 import excludes1_pairs, is_billable, normalize
 
 
 class TestNormalize:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.importer import RowError, parse_authorization_row, parse_encounter_row
+from pipelines.usecases.importer import RowError, parse_authorization_row, parse_encounter_row
 
 PAYERS = frozenset({"AETNA", "BCBS"})
 

@@ -29,7 +29,7 @@ class TestLayers:
             "created = []\n"
             "orig = sqlalchemy.create_engine\n"
             "sqlalchemy.create_engine = lambda *a, **k: created.append(a) or orig(*a, **k)\n"
-            "import edi, edi.x12, models, transports, pipelines, pipelines.cli, pipelines.ingest\n"
+            "import edi, edi.x12, models, transports, pipelines, pipelines.cli, pipelines.usecases.ingest\n"
             "assert not created, created\n"
             "assert not logging.getLogger().handlers\n"
             "assert not structlog.is_configured()\n"

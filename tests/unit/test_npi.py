@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.npi import is_valid_npi, npi_check_digit
+from pipelines.rules.npi import is_valid_npi, npi_check_digit
 
 
 class TestNpiCheckDigit:

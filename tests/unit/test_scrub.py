@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.coding import (
+from pipelines.rules.coding import (
     DX_INVALID,
     DX_NOT_SUPPORTING,
     TIME_BELOW_MINIMUM,
@@ -18,7 +18,7 @@ from pipelines.coding import (
     Session,
     code_session,
 )
-from pipelines.scrub import (
+from pipelines.rules.scrub import (
     AUTH_EXHAUSTED,
     AUTH_EXPIRED,
     AUTH_MISSING,
@@ -452,6 +452,6 @@ class TestEligibilityWindow:
     def test_inactive_on(self, active: bool | None, start: date | None, end: date | None, day: date,
                          inactive: bool) -> None:
         """A 271 makes a date of service inactive by its status and the coverage dates it gives."""
-        from pipelines.scrub import Eligibility
+        from pipelines.rules.scrub import Eligibility
 
         assert Eligibility("P1", "AETNA", active, start, end).inactive_on(day) is inactive

@@ -1,6 +1,6 @@
 """835 posting: balance check, duplicate check, claim and line matching, payments, denials, status.
 
-:func:`apply_835` is the applier :mod:`pipelines.ingest` registers for kind ``835``; it runs inside
+:func:`apply_835` is the applier :mod:`pipelines.usecases.ingest` registers for kind ``835``; it runs inside
 the savepoint of the file's transaction, so a file is posted whole or not at all.
 
 For every 835 transaction set in the file:
@@ -66,10 +66,10 @@ from models import (
     UnmatchedPayment,
     utcnow,
 )
-from pipelines.bulk import in_list, insert_rows, is_pg, new_ids, update_rows
-from pipelines.denials import categorize
 from pipelines.errors import ApplyError
-from pipelines.ingest import ApplyContext
+from pipelines.usecases.bulk import in_list, insert_rows, is_pg, new_ids, update_rows
+from pipelines.usecases.denials import categorize
+from pipelines.usecases.ingest import ApplyContext
 
 __all__ = ["CHUNK", "DENIAL_GROUPS", "apply_835", "claim_status", "find_claim", "normalize_claim_id"]
 

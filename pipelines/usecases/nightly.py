@@ -24,11 +24,11 @@ from typing import Any
 from sqlalchemy import select, text, update
 
 from models import Run, RunStep, utcnow
-from pipelines.app import App
+from pipelines.cli.app import App
+from pipelines.cli.table import render_table
 from pipelines.errors import RunLocked, UsageError
-from pipelines.ingest import IngestResult, ingest_mailbox
-from pipelines.outbound import upload_pending
-from pipelines.table import render_table
+from pipelines.usecases.ingest import IngestResult, ingest_mailbox
+from pipelines.usecases.outbound import upload_pending
 
 __all__ = ["STEPS", "cmd_run", "nightly_run", "run_lock"]
 
@@ -40,7 +40,7 @@ def _file_counts(f: Any, key: str) -> dict[str, Any]:
 
 
 def step_submit(app: App, run_id: int) -> dict[str, Any]:
-    from pipelines.claims import code_and_scrub, submit_all
+    from pipelines.usecases.claims import code_and_scrub, submit_all
 
     with app.transaction() as session:
         counts = code_and_scrub(app, session)
@@ -48,13 +48,13 @@ def step_submit(app: App, run_id: int) -> dict[str, Any]:
 
 
 def step_eligibility(app: App, run_id: int) -> dict[str, Any]:
-    from pipelines.eligibility import request_eligibility
+    from pipelines.usecases.eligibility import request_eligibility
 
     return _file_counts(request_eligibility(app, run_id=run_id), "files_270")
 
 
 def step_status(app: App, run_id: int) -> dict[str, Any]:
-    from pipelines.claim_status import request_status
+    from pipelines.usecases.claim_status import request_status
 
     return _file_counts(request_status(app, run_id=run_id), "files_276")
 
@@ -74,7 +74,7 @@ def step_ingest(app: App, run_id: int) -> dict[str, Any]:
 
 
 def step_report(app: App, run_id: int) -> dict[str, Any]:
-    from pipelines.report import build_report
+    from pipelines.usecases.report import build_report
 
     return {"report": build_report(app)}
 

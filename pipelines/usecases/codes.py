@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from edi import codes as bundled
 from models import CodeDescription, utcnow
-from pipelines.app import App
+from pipelines.cli.app import App
 from pipelines.errors import InputError, UsageError
 
 __all__ = ["LISTS", "cmd_import", "describe", "describe_many", "import_entries"]

@@ -8,8 +8,8 @@ from typing import Any
 
 from edi.errors import EdiError
 from edi.inspect import inspect_stream
-from pipelines.app import App
-from pipelines.table import render_table
+from pipelines.cli.app import App
+from pipelines.cli.table import render_table
 
 __all__ = ["cmd_inspect", "cmd_validate"]
 

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 
 from models import File
-from pipelines.app import App
+from pipelines.cli.app import App
+from pipelines.cli.table import render_table
 from pipelines.errors import NotFound, UsageError
-from pipelines.table import render_table
 
 __all__ = ["cmd_list", "cmd_replay", "cmd_show", "file_dict"]
 
@@ -75,8 +75,8 @@ def cmd_show(app: App, args: argparse.Namespace) -> int:
 
 def cmd_replay(app: App, args: argparse.Namespace) -> int:
     """Process a stored inbound file again, or re-send an outbound one."""
-    from pipelines.ingest import process_file
-    from pipelines.outbound import upload_file
+    from pipelines.usecases.ingest import process_file
+    from pipelines.usecases.outbound import upload_file
 
     with app.transaction() as session:
         f = session.get(File, args.file_id)

@@ -35,9 +35,9 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from models import Adjustment, Claim, ClaimStatusEvent, Denial, UnmatchedPayment
-from pipelines.app import App
-from pipelines.codes import describe_many
-from pipelines.table import render_table
+from pipelines.cli.app import App
+from pipelines.cli.table import render_table
+from pipelines.usecases.codes import describe_many
 
 __all__ = ["AGING_BUCKETS", "REJECTION_CATEGORIES", "build_report", "cmd_report", "render_html", "render_text"]
 

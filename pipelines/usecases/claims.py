@@ -59,14 +59,14 @@ from models import (
     Remark,
     utcnow,
 )
-from pipelines import coding, scrub
-from pipelines.app import App
-from pipelines.bulk import insert_rows, is_pg, new_ids, update_rows
+from pipelines.cli.app import App
+from pipelines.cli.table import render_table
 from pipelines.config import Config
 from pipelines.errors import NotFound
-from pipelines.ledger import next_control
-from pipelines.outbound import allocate_controls, upload_pending, write_outbound
-from pipelines.table import render_table
+from pipelines.rules import coding, scrub
+from pipelines.usecases.bulk import insert_rows, is_pg, new_ids, update_rows
+from pipelines.usecases.ledger import next_control
+from pipelines.usecases.outbound import allocate_controls, upload_pending, write_outbound
 
 __all__ = [
     "DATA_INVALID",

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from pipelines import icd10
+from pipelines.rules import icd10
 
 __all__ = [
     "ADDON_NOT_ALLOWED",

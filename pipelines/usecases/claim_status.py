@@ -25,11 +25,11 @@ from edi.errors import BuildError
 from edi.x276 import Batch276, ServiceProvider, StatusRequest276, build_276
 from edi.x837p import Receiver, Submitter
 from models import Claim, Encounter, File, Inquiry, utcnow
-from pipelines.app import App
+from pipelines.cli.app import App
 from pipelines.config import Config
-from pipelines.eligibility import x12_payer, x12_people
-from pipelines.ledger import next_control
-from pipelines.outbound import allocate_controls, report_request, write_outbound
+from pipelines.usecases.eligibility import x12_payer, x12_people
+from pipelines.usecases.ledger import next_control
+from pipelines.usecases.outbound import allocate_controls, report_request, write_outbound
 
 __all__ = ["QUIET_STATUSES", "cmd_request", "request_status"]
 

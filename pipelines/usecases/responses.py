@@ -44,9 +44,9 @@ from edi.x999 import (
     parse_ta1,
 )
 from models import Claim, ClaimStatusEvent, Eligibility, File, Inquiry, utcnow
-from pipelines.eligibility import isa_of_reference
 from pipelines.errors import ApplyError
-from pipelines.ingest import ApplyContext
+from pipelines.usecases.eligibility import isa_of_reference
+from pipelines.usecases.ingest import ApplyContext
 
 __all__ = [
     "ACCEPTED_CATEGORIES",

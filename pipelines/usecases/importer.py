@@ -40,10 +40,10 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, tuple_, update
 
 from models import Authorization, Claim, Encounter, utcnow
-from pipelines import icd10
-from pipelines.app import App
-from pipelines.coding import SERVICES
+from pipelines.rules import icd10
+from pipelines.cli.app import App
 from pipelines.errors import InputError
+from pipelines.rules.coding import SERVICES
 
 __all__ = [
     "AUTHORIZATION_COLUMNS",

@@ -21,21 +21,21 @@ from sqlalchemy.orm import Session
 from edi.errors import EdiError
 from edi.x12 import open_x12
 from models import File, utcnow
-from pipelines.app import App
+from pipelines.cli.app import App
 from pipelines.errors import ApplyError, NotFound
-from pipelines.ledger import read_archived_bytes, record_inbound
+from pipelines.usecases.ledger import read_archived_bytes, record_inbound
 
 __all__ = ["ApplyContext", "IngestResult", "cmd_ingest", "ingest_bytes", "ingest_mailbox",
            "process_file"]
 
 # kind -> "module:function"; each takes (ApplyContext, bytes) and returns counts for the log.
 APPLIERS: dict[str, str] = {
-    "835": "pipelines.posting:apply_835",
-    "999": "pipelines.responses:apply_999",
-    "TA1": "pipelines.responses:apply_ta1",
-    "277CA": "pipelines.responses:apply_277ca",
-    "277": "pipelines.responses:apply_277",
-    "271": "pipelines.responses:apply_271",
+    "835": "pipelines.usecases.posting:apply_835",
+    "999": "pipelines.usecases.responses:apply_999",
+    "TA1": "pipelines.usecases.responses:apply_ta1",
+    "277CA": "pipelines.usecases.responses:apply_277ca",
+    "277": "pipelines.usecases.responses:apply_277",
+    "271": "pipelines.usecases.responses:apply_271",
 }
 
 

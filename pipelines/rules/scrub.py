@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pipelines.coding import CODING_HOLD_ORDER, PSYCHOTHERAPY_CODES, CodedClaim, PayerRules, Session
-from pipelines.npi import is_valid_npi
+from pipelines.rules.coding import CODING_HOLD_ORDER, PSYCHOTHERAPY_CODES, CodedClaim, PayerRules, Session
+from pipelines.rules.npi import is_valid_npi
 
 __all__ = [
     "AUTH_EXHAUSTED",

@@ -61,8 +61,8 @@ from edi.x835 import (
 )
 from edi.x835 import Party as Party835
 from edi.x999 import GroupAck, SegmentError, Ta1, TransactionAck, build_999, build_ta1
-from pipelines.app import App
-from pipelines.table import render_table
+from pipelines.cli.app import App
+from pipelines.cli.table import render_table
 from transports.local import LocalMailbox
 
 __all__ = ["DEFAULT_RULES", "PSYCHOTHERAPY_CODES", "STATE_FILE", "PayerRules", "SimResult", "cmd_simulate",

@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from edi import codes
 from models import Adjustment, Claim, Eligibility, File
-from pipelines.app import App
+from pipelines.cli.app import App
 from pipelines.config import Config, load_config
 from pipelines.errors import UsageError
 from pipelines.logs import configure_logging
@@ -41,7 +41,7 @@ from pipelines.simulator import payer_rules_from_config, simulate_mailbox
 
 __all__ = ["DATA_DIR", "HOLD_REASONS", "cmd_demo", "run_demo", "summarize"]
 
-DATA_DIR = Path(__file__).with_name("demo")
+DATA_DIR = Path(__file__).parent
 ANCHOR = date(2026, 6, 1)  # the "today" the sample files were written for
 ZERO = Decimal("0.00")
 MARKER = ".edi-demo"  # marks a folder the demo may wipe and rebuild
@@ -199,9 +199,9 @@ def summarize(app: App) -> dict[str, Any]:
 def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any = None,
              progress: bool = False) -> dict[str, Any]:
     """Build the sample practice in ``folder`` and run the whole tour; returns the summary."""
-    from pipelines.importer import import_authorizations, import_encounters
-    from pipelines.nightly import nightly_run
-    from pipelines.schema import upgrade
+    from pipelines.usecases.importer import import_authorizations, import_encounters
+    from pipelines.usecases.nightly import nightly_run
+    from pipelines.usecases.schema import upgrade
 
     out = out or sys.stdout
     as_of = as_of or date.today()

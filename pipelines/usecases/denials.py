@@ -1,6 +1,6 @@
 """The denial work queue: categories and suggested actions, `edi denials list`, `edi denials resubmit`.
 
-Posting (:mod:`pipelines.posting`) opens one Denial per denied adjustment; :func:`categorize` gives
+Posting (:mod:`pipelines.usecases.posting`) opens one Denial per denied adjustment; :func:`categorize` gives
 it a category and an action from its CARC (the table :data:`CARC_CATEGORIES`), refined by the RARCs
 when the CARC alone says nothing specific (:data:`RARC_HINTS`). Choices where the contract is silent:
 
@@ -28,15 +28,15 @@ from sqlalchemy.orm import Session
 
 from edi.x837p import build_837p
 from models import Claim, ClaimLine, ClaimStatusEvent, Denial, Encounter, utcnow
-from pipelines.app import App
-from pipelines.codes import describe_many
+from pipelines.cli.app import App
+from pipelines.cli.table import render_table
 from pipelines.errors import NotFound, UsageError
-from pipelines.ledger import next_control
-from pipelines.outbound import allocate_controls, upload_pending, write_outbound
-from pipelines.table import render_table
+from pipelines.usecases.codes import describe_many
+from pipelines.usecases.ledger import next_control
+from pipelines.usecases.outbound import allocate_controls, upload_pending, write_outbound
 
 if TYPE_CHECKING:  # the coding engine loads ICD-10-CM: imported only when a claim is resubmitted
-    from pipelines import coding
+    from pipelines.rules import coding
 
 __all__ = ["ACTIONS", "CARC_CATEGORIES", "CATEGORIES", "RARC_HINTS", "STATES", "categorize", "cmd_list",
            "cmd_resubmit", "denials_json", "resubmit"]
@@ -141,7 +141,7 @@ RESUBMITTABLE = ("denied", "rejected")
 
 
 def _coding_session(e: Encounter) -> coding.Session:
-    from pipelines import coding
+    from pipelines.rules import coding
 
     return coding.Session(
         encounter_id=e.encounter_id, patient_id=e.patient_id, payer_id=e.payer_id,
@@ -159,8 +159,8 @@ def resubmit(app: App, claim_id: str) -> tuple[Claim, int]:
     or rejected, no payer claim number, already replaced, or the stored encounter still codes to a
     hold).
     """
-    from pipelines import coding
-    from pipelines.claims import build_claim_batch, payer_rules
+    from pipelines.rules import coding
+    from pipelines.usecases.claims import build_claim_batch, payer_rules
 
     config = app.config
     with app.transaction() as s:

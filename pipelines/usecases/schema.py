@@ -10,7 +10,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine
 
 import migrations
-from pipelines.app import App
+from pipelines.cli.app import App
 
 __all__ = ["alembic_config", "cmd_init", "upgrade"]
 

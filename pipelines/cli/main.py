@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from edi.errors import EdiError
-from pipelines.app import App
+from pipelines.cli.app import App
 from pipelines.errors import ConfigError, InputError, NotFound, PipelineError, RunLocked, UsageError
 from pipelines.logs import configure_logging
 
@@ -22,28 +22,28 @@ __all__ = ["build_parser", "main"]
 
 # (command, subcommand) -> "module:function"; each takes (App, argparse.Namespace) -> exit code.
 COMMANDS: dict[tuple[str, ...], str] = {
-    ("init",): "pipelines.schema:cmd_init",
+    ("init",): "pipelines.usecases.schema:cmd_init",
     ("demo",): "pipelines.demo:cmd_demo",
-    ("import", "encounters"): "pipelines.importer:cmd_import_encounters",
-    ("import", "authorizations"): "pipelines.importer:cmd_import_authorizations",
-    ("claims", "submit"): "pipelines.claims:cmd_submit",
-    ("claims", "list"): "pipelines.claims:cmd_list",
-    ("claims", "show"): "pipelines.claims:cmd_show",
-    ("claims", "export"): "pipelines.claims:cmd_export",
-    ("eligibility", "request"): "pipelines.eligibility:cmd_request",
-    ("eligibility", "show"): "pipelines.eligibility:cmd_show",
-    ("status", "request"): "pipelines.claim_status:cmd_request",
-    ("ingest",): "pipelines.ingest:cmd_ingest",
-    ("run",): "pipelines.nightly:cmd_run",
-    ("files", "list"): "pipelines.files:cmd_list",
-    ("files", "show"): "pipelines.files:cmd_show",
-    ("replay",): "pipelines.files:cmd_replay",
-    ("inspect",): "pipelines.inspect:cmd_inspect",
-    ("validate",): "pipelines.inspect:cmd_validate",
-    ("denials", "list"): "pipelines.denials:cmd_list",
-    ("denials", "resubmit"): "pipelines.denials:cmd_resubmit",
-    ("report",): "pipelines.report:cmd_report",
-    ("codes", "import"): "pipelines.codes:cmd_import",
+    ("import", "encounters"): "pipelines.usecases.importer:cmd_import_encounters",
+    ("import", "authorizations"): "pipelines.usecases.importer:cmd_import_authorizations",
+    ("claims", "submit"): "pipelines.usecases.claims:cmd_submit",
+    ("claims", "list"): "pipelines.usecases.claims:cmd_list",
+    ("claims", "show"): "pipelines.usecases.claims:cmd_show",
+    ("claims", "export"): "pipelines.usecases.claims:cmd_export",
+    ("eligibility", "request"): "pipelines.usecases.eligibility:cmd_request",
+    ("eligibility", "show"): "pipelines.usecases.eligibility:cmd_show",
+    ("status", "request"): "pipelines.usecases.claim_status:cmd_request",
+    ("ingest",): "pipelines.usecases.ingest:cmd_ingest",
+    ("run",): "pipelines.usecases.nightly:cmd_run",
+    ("files", "list"): "pipelines.usecases.files:cmd_list",
+    ("files", "show"): "pipelines.usecases.files:cmd_show",
+    ("replay",): "pipelines.usecases.files:cmd_replay",
+    ("inspect",): "pipelines.cli.inspect:cmd_inspect",
+    ("validate",): "pipelines.cli.inspect:cmd_validate",
+    ("denials", "list"): "pipelines.usecases.denials:cmd_list",
+    ("denials", "resubmit"): "pipelines.usecases.denials:cmd_resubmit",
+    ("report",): "pipelines.usecases.report:cmd_report",
+    ("codes", "import"): "pipelines.usecases.codes:cmd_import",
     ("simulate",): "pipelines.simulator:cmd_simulate",
 }
 

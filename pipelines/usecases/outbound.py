@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import File, utcnow
-from pipelines.app import App
-from pipelines.ledger import next_control, read_archived_bytes, record_outbound
+from pipelines.cli.app import App
+from pipelines.usecases.ledger import next_control, read_archived_bytes, record_outbound
 
 __all__ = ["Controls", "allocate_controls", "report_request", "upload_file", "upload_pending", "write_outbound"]
 

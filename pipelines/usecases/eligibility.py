@@ -27,13 +27,13 @@ from edi.errors import BuildError
 from edi.x270 import Batch270, InformationReceiver, Inquiry270, build_270, plan_sets
 from edi.x837p import Address, Patient, Payer, Receiver, Submitter, Subscriber
 from models import Claim, Eligibility, Encounter, File, Inquiry, utcnow
-from pipelines import scrub
-from pipelines.app import App
+from pipelines.cli.app import App
+from pipelines.cli.table import render_table
 from pipelines.config import Config, PayerConfig
 from pipelines.errors import NotFound
-from pipelines.ledger import next_control
-from pipelines.outbound import allocate_controls, report_request, write_outbound
-from pipelines.table import render_table
+from pipelines.rules import scrub
+from pipelines.usecases.ledger import next_control
+from pipelines.usecases.outbound import allocate_controls, report_request, write_outbound
 
 __all__ = [
     "SERVICE_TYPES",
