@@ -1,26 +1,28 @@
-"""The application context handed to every command: config, database, mailbox, output."""
+"""The command line's context: config, unit of work, mailbox, output. Only ``pipelines.cli`` knows it;
+the use cases take the parts they need (config, a unit of work, a mailbox, ``as_of``) as arguments."""
 
 from __future__ import annotations
 
+import argparse
 import json as _json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from models import make_engine, make_session_factory
 from pipelines.config import Config, load_config
 from pipelines.logs import get_logger
+from pipelines.usecases.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from transports import Mailbox
 
-__all__ = ["App"]
+__all__ = ["App", "Command"]
 
 
 class App:
@@ -45,18 +47,16 @@ class App:
         return self._config
 
     @cached_property
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.config.database_url)
+
+    @property
     def engine(self) -> Engine:
-        return make_engine(self.config.database_url)
+        return self.uow.engine
 
-    @cached_property
-    def sessions(self) -> sessionmaker[Session]:
-        return make_session_factory(self.engine)
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self) -> AbstractContextManager[Session]:
         """A unit of work: commits when the block ends normally, rolls back otherwise."""
-        with self.sessions() as session, session.begin():
-            yield session
+        return self.uow.transaction()
 
     def mailbox(self) -> Mailbox:
         from transports import open_mailbox
@@ -80,5 +80,9 @@ class App:
                 self.out.write(body.rstrip("\n") + "\n")
 
     def close(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+        if "uow" in self.__dict__:
+            self.uow.close()
+
+
+Command = Callable[[App, argparse.Namespace], int]
+"""A subcommand: turns the parsed arguments into a use-case call and renders what comes back."""

@@ -7,45 +7,22 @@ Exit codes: 0 all work done; 1 some work failed (the rest went on, the failure i
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from edi.errors import EdiError
-from pipelines.cli.app import App
+from pipelines.cli import claims, inbound, ops, x12
+from pipelines.cli.app import App, Command
 from pipelines.errors import ConfigError, InputError, NotFound, PipelineError, RunLocked, UsageError
 from pipelines.logs import configure_logging
 
 __all__ = ["build_parser", "main"]
 
-# (command, subcommand) -> "module:function"; each takes (App, argparse.Namespace) -> exit code.
-COMMANDS: dict[tuple[str, ...], str] = {
-    ("init",): "pipelines.usecases.schema:cmd_init",
-    ("demo",): "pipelines.demo:cmd_demo",
-    ("import", "encounters"): "pipelines.usecases.importer:cmd_import_encounters",
-    ("import", "authorizations"): "pipelines.usecases.importer:cmd_import_authorizations",
-    ("claims", "submit"): "pipelines.usecases.claims:cmd_submit",
-    ("claims", "list"): "pipelines.usecases.claims:cmd_list",
-    ("claims", "show"): "pipelines.usecases.claims:cmd_show",
-    ("claims", "export"): "pipelines.usecases.claims:cmd_export",
-    ("eligibility", "request"): "pipelines.usecases.eligibility:cmd_request",
-    ("eligibility", "show"): "pipelines.usecases.eligibility:cmd_show",
-    ("status", "request"): "pipelines.usecases.claim_status:cmd_request",
-    ("ingest",): "pipelines.usecases.ingest:cmd_ingest",
-    ("run",): "pipelines.usecases.nightly:cmd_run",
-    ("files", "list"): "pipelines.usecases.files:cmd_list",
-    ("files", "show"): "pipelines.usecases.files:cmd_show",
-    ("replay",): "pipelines.usecases.files:cmd_replay",
-    ("inspect",): "pipelines.cli.inspect:cmd_inspect",
-    ("validate",): "pipelines.cli.inspect:cmd_validate",
-    ("denials", "list"): "pipelines.usecases.denials:cmd_list",
-    ("denials", "resubmit"): "pipelines.usecases.denials:cmd_resubmit",
-    ("report",): "pipelines.usecases.report:cmd_report",
-    ("codes", "import"): "pipelines.usecases.codes:cmd_import",
-    ("simulate",): "pipelines.simulator:cmd_simulate",
-}
+# (command, subcommand) -> the function that runs it: (App, argparse.Namespace) -> exit code.
+COMMANDS: dict[tuple[str, ...], Command] = {
+    **claims.COMMANDS, **inbound.COMMANDS, **ops.COMMANDS, **x12.COMMANDS}
 
 NO_CONFIG = {("inspect",), ("validate",), ("demo",), ("simulate",)}
 
@@ -143,12 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _resolve(key: tuple[str, ...]) -> Callable[[App, argparse.Namespace], int]:
-    module, func = COMMANDS[key].split(":")
-    fn: Callable[[App, argparse.Namespace], int] = getattr(importlib.import_module(module), func)
-    return fn
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -164,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(level="DEBUG" if args.debug else os.environ.get("EDI_LOG_LEVEL", "INFO"))
     app = App(config_path=args.config, as_of=args.as_of, json=args.json, debug=args.debug)
     try:
-        return _resolve(key)(app, args)
+        return COMMANDS[key](app, args)
     except (ConfigError, UsageError, InputError) as exc:
         print(f"edi: {exc}", file=sys.stderr)
         return 2

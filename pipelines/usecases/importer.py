@@ -40,9 +40,9 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, tuple_, update
 
 from models import Authorization, Claim, Encounter, utcnow
-from pipelines.rules import icd10
 from pipelines.cli.app import App
 from pipelines.errors import InputError
+from pipelines.rules import icd10
 from pipelines.rules.coding import SERVICES
 
 __all__ = [

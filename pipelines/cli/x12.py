@@ -8,7 +8,7 @@ from typing import Any
 
 from edi.errors import EdiError
 from edi.inspect import inspect_stream
-from pipelines.cli.app import App
+from pipelines.cli.app import App, Command
 from pipelines.cli.table import render_table
 
 __all__ = ["cmd_inspect", "cmd_validate"]
@@ -61,3 +61,12 @@ def cmd_validate(app: App, args: argparse.Namespace) -> int:
                  [[i.get("segment_number"), i.get("segment_id"), i.get("loop_id"), i.get("element"),
                    i.get("code"), i.get("message")] for i in issues])))
     return 0 if result.ok else 1
+
+
+from pipelines.simulator import cmd_simulate  # noqa: E402  (moves here with the simulator split)
+
+COMMANDS: dict[tuple[str, ...], Command] = {
+    ("inspect",): cmd_inspect,
+    ("validate",): cmd_validate,
+    ("simulate",): cmd_simulate,
+}

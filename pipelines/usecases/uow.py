@@ -1,0 +1,44 @@
+"""The unit of work the use cases take: the database, one transaction at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import make_engine, make_session_factory
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork:
+    """Opens the engine on first use; :meth:`transaction` commits a block that ends normally and
+    rolls back one that raises, so a use case never leaves half of its work behind."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        if (url is None) == (engine is None):
+            raise ValueError("give a database url or an engine")
+        self._url = url
+        if engine is not None:
+            self.__dict__["engine"] = engine
+
+    @cached_property
+    def engine(self) -> Engine:
+        assert self._url is not None
+        return make_engine(self._url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
