@@ -67,8 +67,8 @@ from models import (
     utcnow,
 )
 from pipelines.errors import ApplyError
+from pipelines.rules.denials import categorize
 from pipelines.usecases.bulk import in_list, insert_rows, is_pg, new_ids, update_rows
-from pipelines.usecases.denials import categorize
 from pipelines.usecases.ingest import ApplyContext
 
 __all__ = ["CHUNK", "DENIAL_GROUPS", "apply_835", "claim_status", "find_claim", "normalize_claim_id"]

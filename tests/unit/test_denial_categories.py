@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.usecases.denials import ACTIONS, CARC_CATEGORIES, CATEGORIES, categorize
+from pipelines.rules.denials import ACTIONS, CARC_CATEGORIES, CATEGORIES, categorize
 
 
 class TestCategorize:
