@@ -49,7 +49,7 @@ def bench(backend: str, url: str, n: int, tmp: Path) -> list[dict[str, Any]]:
                          "counts": {"answered": len(res.answered), "written": len(res.written)}})
             continue
         t0 = time.perf_counter()
-        run, steps = nightly_run(app)
+        run, steps = nightly_run(app.config, app.uow, as_of=app.as_of)
         dt = time.perf_counter() - t0
         total += dt
         for s in steps:

@@ -59,16 +59,9 @@ class App:
         return self.uow.transaction()
 
     def mailbox(self) -> Mailbox:
-        from transports import open_mailbox
+        from pipelines.usecases.mailbox import open_configured_mailbox
 
-        t = self.config.transport
-        if t.url.startswith("local:"):  # the embedded mailbox: make its folders on first use
-            from pathlib import Path
-
-            for folder in (t.upload_dir, t.download_dir):
-                (Path(t.url[len("local:"):]) / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
-        return open_mailbox(t.url, known_hosts=t.known_hosts, private_key=t.private_key,
-                            passphrase=t.passphrase)
+        return open_configured_mailbox(self.config)
 
     def emit(self, data: Any, text: str | Callable[[], str] | None = None) -> None:
         """Print ``data`` as JSON with --json, else the human ``text`` (or nothing)."""

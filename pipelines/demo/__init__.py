@@ -18,9 +18,7 @@ folder holding a practice the demo did not make (no ``.edi-demo`` marker) is ref
 
 from __future__ import annotations
 
-import argparse
 import csv
-import os
 import shutil
 import sys
 from collections import Counter
@@ -33,13 +31,12 @@ from sqlalchemy import select
 
 from edi import codes
 from models import Adjustment, Claim, Eligibility, File
-from pipelines.cli.app import App
 from pipelines.config import Config, load_config
-from pipelines.errors import UsageError
-from pipelines.logs import configure_logging
+from pipelines.rules.money import money
 from pipelines.simulator import payer_rules_from_config, simulate_mailbox
+from pipelines.usecases.uow import UnitOfWork
 
-__all__ = ["DATA_DIR", "HOLD_REASONS", "cmd_demo", "run_demo", "summarize"]
+__all__ = ["DATA_DIR", "HOLD_REASONS", "MARKER", "render_summary", "run_demo", "summarize"]
 
 DATA_DIR = Path(__file__).parent
 ANCHOR = date(2026, 6, 1)  # the "today" the sample files were written for
@@ -133,13 +130,9 @@ def _known_auths(path: Path) -> frozenset[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _money(d: Decimal) -> str:
-    return f"{d.quantize(Decimal('0.01')):.2f}"
-
-
-def summarize(app: App) -> dict[str, Any]:
+def summarize(uow: UnitOfWork) -> dict[str, Any]:
     """The demo's numbers, read back from the database."""
-    with app.transaction() as session:
+    with uow.transaction() as session:
         claims = list(session.scalars(select(Claim).order_by(Claim.claim_id)))
         adjustments = list(session.execute(select(Adjustment.group, Adjustment.reason, Adjustment.amount)))
         eligibility = list(session.scalars(select(Eligibility)))
@@ -158,7 +151,7 @@ def summarize(app: App) -> dict[str, Any]:
         denial_amount[(group, reason)] = denial_amount.get((group, reason), ZERO) + amount
     carc = codes.carc()
     denials = [{"group": g, "reason": r, "description": carc.describe(r), "adjustments": n,
-                "amount": _money(denial_amount[(g, r)])}
+                "amount": money(denial_amount[(g, r)])}
                for (g, r), n in sorted(denial_lines.items(), key=lambda kv: (-denial_amount[kv[0]], kv[0]))]
     latest: dict[tuple[str, str], Eligibility] = {}
     for e in sorted(eligibility, key=lambda e: e.id):
@@ -181,11 +174,11 @@ def summarize(app: App) -> dict[str, Any]:
         "rejections": [{"claim_id": c.claim_id, "reason": c.status_reason} for c in rejected],
         "denials": denials,
         "dollars": {
-            "billed": _money(sum((c.billed for c in sent), ZERO)),
-            "paid": _money(sum((c.paid for c in claims), ZERO)),
-            "patient_responsibility": _money(sum((c.patient_responsibility for c in claims), ZERO)),
-            "denied": _money(sum((denial_amount.values()), ZERO)),
-            "held": _money(sum((c.billed for c in held), ZERO)),
+            "billed": money(sum((c.billed for c in sent), ZERO)),
+            "paid": money(sum((c.paid for c in claims), ZERO)),
+            "patient_responsibility": money(sum((c.patient_responsibility for c in claims), ZERO)),
+            "denied": money(sum((denial_amount.values()), ZERO)),
+            "held": money(sum((c.billed for c in held), ZERO)),
         },
         "eligibility": {"checked": len(latest), "active": sum(1 for e in latest.values() if e.active),
                         "inactive": sum(1 for e in latest.values() if e.active is False)},
@@ -210,11 +203,11 @@ def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any
     config: Config = load_config(config_path, env={})  # the demo is self-contained: no EDI_* overrides
     db = config.database_url.removeprefix("sqlite:///")
     Path(db).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    app = App(config, as_of=as_of, out=out)
+    uow = UnitOfWork(config.database_url)
     try:
-        upgrade(app.engine)
-        imported = import_encounters(app, encounters)
-        imported_auths = import_authorizations(app, auths)
+        upgrade(uow.engine)
+        imported = import_encounters(config, uow, encounters)
+        imported_auths = import_authorizations(config, uow, auths)
 
         def step(run: int) -> Any:
             def report(name: str, info: dict[str, Any]) -> None:
@@ -224,7 +217,7 @@ def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any
             return report
 
         runs = []
-        run, steps = nightly_run(app, on_step=step(1))
+        run, steps = nightly_run(config, uow, as_of=as_of, on_step=step(1))
         runs.append((run, steps))
         t = config.transport
         payers = payer_rules_from_config(config, {
@@ -233,11 +226,11 @@ def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any
                                download_dir=t.download_dir, seed=seed, as_of=as_of, payers=payers)
         if progress:
             out.write(f"  simulator: answered {len(sim.answered)} file(s) with {len(sim.written)}\n")
-        run, steps = nightly_run(app, on_step=step(2))
+        run, steps = nightly_run(config, uow, as_of=as_of, on_step=step(2))
         runs.append((run, steps))
-        summary = summarize(app)
+        summary = summarize(uow)
     finally:
-        app.close()
+        uow.close()
     return {
         "folder": str(folder), "as_of": as_of.isoformat(), "seed": seed,
         "imported": {"encounters": imported.inserted + imported.replaced, "encounters_refused": len(imported.errors),
@@ -255,7 +248,8 @@ def _usd(amount: str) -> str:
     return f"${Decimal(amount):,.2f}"
 
 
-def _render(s: dict[str, Any]) -> str:
+def render_summary(s: dict[str, Any]) -> str:
+    """The demo's summary as text for a person."""
     c, d = s["claims"], s["dollars"]
     lines = [f"Sunrise Behavioral Health, as of {s['as_of']} (seed {s['seed']}), in {s['folder']}",
              f"  imported {s['imported']['encounters']} sessions and {s['imported']['authorizations']} "
@@ -294,24 +288,3 @@ def _render(s: dict[str, Any]) -> str:
     lines += ["", "Where to look next:", f"  cd {s['folder']}", "  edi claims list", "  edi denials list",
               "  edi report"]
     return "\n".join(lines)
-
-
-def cmd_demo(app: App, args: argparse.Namespace) -> int:
-    """`edi demo [--dir D] [--seed N]`."""
-    folder = Path(args.dir)
-    if ((folder / "var").exists() or (folder / "edi.toml").exists()) and not (folder / MARKER).exists():
-        raise UsageError(f"{folder} holds a practice that is not an edi demo (no {MARKER} file); nothing was "
-                         "changed. Give the demo its own folder with --dir")
-    if not app.debug and not os.environ.get("EDI_LOG_LEVEL"):
-        configure_logging(level="WARNING")
-    var = folder / "var"
-    if var.exists():
-        print(f"edi demo: starting fresh: removing {var} (the previous demo's database, mailbox and archive)",
-              file=sys.stderr)
-        shutil.rmtree(var)
-    if not app.json:
-        app.out.write(f"Building the demo practice in {folder} ...\n")
-        app.out.flush()
-    summary = run_demo(folder, seed=args.seed, as_of=app.as_of, out=app.out, progress=app.progress)
-    app.emit(summary, lambda: _render(summary))
-    return 0 if all(r["status"] == "ok" for r in summary["runs"]) else 1

@@ -12,60 +12,78 @@ remittance already posted is recognised by its payer and trace number.
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import os
 import socket
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text, update
 
 from models import Run, RunStep, utcnow
-from pipelines.cli.app import App
-from pipelines.cli.table import render_table
+from pipelines.config import Config
 from pipelines.errors import RunLocked, UsageError
+from pipelines.logs import get_logger
 from pipelines.usecases.ingest import IngestResult, ingest_mailbox
+from pipelines.usecases.mailbox import open_configured_mailbox
 from pipelines.usecases.outbound import upload_pending
+from pipelines.usecases.uow import UnitOfWork
+from transports import Mailbox
 
-__all__ = ["STEPS", "cmd_run", "nightly_run", "run_lock"]
+__all__ = ["STEPS", "check_steps", "nightly_run", "run_lock"]
 
 LOCK_KEY = 0x4544_4952_554E  # "EDIRUN"
+log = get_logger("edi")
 
 
 def _file_counts(f: Any, key: str) -> dict[str, Any]:
     return {key: 1 if f is not None else 0, **({"file_id": f.id} if f is not None else {})}
 
 
-def step_submit(app: App, run_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Run:
+    """What every step gets: the run's explicit dependencies."""
+
+    config: Config
+    uow: UnitOfWork
+    open_mailbox: Callable[[], Mailbox]
+    as_of: date
+    run_id: int
+
+
+def step_submit(r: _Run) -> dict[str, Any]:
     from pipelines.usecases.claims import code_and_scrub, submit_all
 
-    with app.transaction() as session:
-        counts = code_and_scrub(app, session)
-    return {**counts, "files_837p": len(submit_all(app, run_id=run_id))}
+    with r.uow.transaction() as session:
+        counts = code_and_scrub(r.config, session, as_of=r.as_of)
+    return {**counts, "files_837p": len(submit_all(r.config, r.uow, as_of=r.as_of, run_id=r.run_id))}
 
 
-def step_eligibility(app: App, run_id: int) -> dict[str, Any]:
+def step_eligibility(r: _Run) -> dict[str, Any]:
     from pipelines.usecases.eligibility import request_eligibility
 
-    return _file_counts(request_eligibility(app, run_id=run_id), "files_270")
+    return _file_counts(request_eligibility(r.config, r.uow, as_of=r.as_of, run_id=r.run_id), "files_270")
 
 
-def step_status(app: App, run_id: int) -> dict[str, Any]:
+def step_status(r: _Run) -> dict[str, Any]:
     from pipelines.usecases.claim_status import request_status
 
-    return _file_counts(request_status(app, run_id=run_id), "files_276")
+    return _file_counts(request_status(r.config, r.uow, as_of=r.as_of, run_id=r.run_id), "files_276")
 
 
-def step_upload(app: App, run_id: int) -> dict[str, Any]:
-    return {"uploaded": len(upload_pending(app))}
+def step_upload(r: _Run) -> dict[str, Any]:
+    with closing(r.open_mailbox()) as mailbox:
+        return {"uploaded": len(upload_pending(r.config, r.uow, mailbox))}
 
 
-def step_ingest(app: App, run_id: int) -> dict[str, Any]:
+def step_ingest(r: _Run) -> dict[str, Any]:
     result = IngestResult()
-    ingest_mailbox(app, result, run_id=run_id)  # also finishes files a crash left received
+    with closing(r.open_mailbox()) as mailbox:  # also finishes files a crash left received
+        ingest_mailbox(r.config, r.uow, mailbox, result, run_id=r.run_id)
     counts: dict[str, Any] = {"files_processed": len(result.processed), "files_failed": len(result.failed),
                               "files_duplicate": len(result.duplicates), **result.counts}
     if result.failed:
@@ -73,13 +91,13 @@ def step_ingest(app: App, run_id: int) -> dict[str, Any]:
     return counts
 
 
-def step_report(app: App, run_id: int) -> dict[str, Any]:
+def step_report(r: _Run) -> dict[str, Any]:
     from pipelines.usecases.report import build_report
 
-    return {"report": build_report(app)}
+    return {"report": build_report(r.config, r.uow, as_of=r.as_of)}
 
 
-STEPS: dict[str, Callable[[App, int], dict[str, Any]]] = {
+STEPS: dict[str, Callable[[_Run], dict[str, Any]]] = {
     "submit": step_submit,
     "eligibility": step_eligibility,
     "status": step_status,
@@ -89,11 +107,20 @@ STEPS: dict[str, Callable[[App, int], dict[str, Any]]] = {
 }
 
 
+def check_steps(steps: list[str]) -> list[str]:
+    """``steps`` if every name is a step, else a UsageError listing the valid ones."""
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise UsageError(f"unknown step(s) {', '.join(unknown)}; steps are {', '.join(STEPS)}")
+    return steps
+
+
 @contextmanager
-def run_lock(app: App, *, wait: bool = False) -> Iterator[None]:
+def run_lock(config: Config, uow: UnitOfWork, *, wait: bool = False) -> Iterator[None]:
     """Hold the nightly lock: an advisory lock on PostgreSQL, a file lock on SQLite."""
-    if app.engine.dialect.name == "postgresql":
-        conn = app.engine.connect()
+    engine = uow.engine
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect()
         try:
             if wait:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
@@ -109,8 +136,8 @@ def run_lock(app: App, *, wait: bool = False) -> Iterator[None]:
             finally:
                 conn.close()
         return
-    db = app.engine.url.database or "edi"
-    lock_path = Path(db + ".runlock") if db not in (":memory:", "") else app.config.base_dir / ".edi-run.lock"
+    db = engine.url.database or "edi"
+    lock_path = Path(db + ".runlock") if db not in (":memory:", "") else config.base_dir / ".edi-run.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -124,85 +151,67 @@ def run_lock(app: App, *, wait: bool = False) -> Iterator[None]:
         os.close(fd)
 
 
-def nightly_run(app: App, steps: list[str] | None = None, *, wait: bool = False,
+def _start(uow: UnitOfWork, as_of: date) -> int:
+    """Record a new run; holding the lock, any run still marked running was killed: say so."""
+    with uow.transaction() as session:
+        now = utcnow()
+        stale = list(session.scalars(select(Run.id).where(Run.status == "running")))
+        if stale:
+            session.execute(update(RunStep).where(RunStep.run_id.in_(stale), RunStep.status == "running")
+                            .values(status="interrupted", finished_at=now))
+            session.execute(update(Run).where(Run.id.in_(stale)).values(status="interrupted", finished_at=now))
+            log.warning("runs_interrupted", run_ids=stale)
+        run = Run(as_of=as_of, status="running", host=socket.gethostname(), pid=os.getpid())
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _step(r: _Run, name: str, *, debug: bool) -> tuple[str, dict[str, Any], str | None]:
+    """Run one step, recorded before and after; a failure is recorded, not raised (unless debug)."""
+    with r.uow.transaction() as session:
+        step = RunStep(run_id=r.run_id, name=name, status="running")
+        session.add(step)
+        session.flush()
+        step_id = step.id
+    status, counts, error = "ok", {}, None
+    try:
+        counts = STEPS[name](r) or {}
+        if counts.get("files_failed"):
+            status = "failed"
+    except Exception as exc:  # recorded; the run goes on with the next step
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        log.error("run_step_failed", run_id=r.run_id, step=name, error=error)
+        if debug:
+            raise
+    with r.uow.transaction() as session:
+        done = session.get(RunStep, step_id)
+        assert done is not None
+        done.status, done.counts, done.error, done.finished_at = status, counts, error, utcnow()
+    log.info("run_step_finished", run_id=r.run_id, step=name, status=status,
+             **{k: v for k, v in counts.items() if isinstance(v, int)})
+    return status, counts, error
+
+
+def nightly_run(config: Config, uow: UnitOfWork, *, as_of: date, steps: list[str] | None = None,
+                wait: bool = False, open_mailbox: Callable[[], Mailbox] | None = None, debug: bool = False,
                 on_step: Callable[[str, dict[str, Any]], None] | None = None) -> tuple[Run, list[RunStep]]:
     """Run the steps in order; a failed step is recorded and the next one still runs."""
-    names = steps or list(STEPS)
-    with run_lock(app, wait=wait):
-        with app.transaction() as session:
-            # Holding the lock, any run still marked running was killed: say so.
-            now = utcnow()
-            stale = list(session.scalars(select(Run.id).where(Run.status == "running")))
-            if stale:
-                session.execute(update(RunStep).where(RunStep.run_id.in_(stale), RunStep.status == "running")
-                                .values(status="interrupted", finished_at=now))
-                session.execute(update(Run).where(Run.id.in_(stale)).values(status="interrupted", finished_at=now))
-                app.log.warning("runs_interrupted", run_ids=stale)
-            run = Run(as_of=app.as_of, status="running", host=socket.gethostname(), pid=os.getpid())
-            session.add(run)
-            session.flush()
-            run_id = run.id
-        app.log.info("run_started", run_id=run_id, steps=names, as_of=str(app.as_of))
+    names = check_steps(steps) if steps else list(STEPS)
+    with run_lock(config, uow, wait=wait):
+        run_id = _start(uow, as_of)
+        log.info("run_started", run_id=run_id, steps=names, as_of=str(as_of))
+        r = _Run(config, uow, open_mailbox or (lambda: open_configured_mailbox(config)), as_of, run_id)
         failed = False
         for name in names:
-            with app.transaction() as session:
-                step = RunStep(run_id=run_id, name=name, status="running")
-                session.add(step)
-                session.flush()
-                step_id = step.id
-            status, counts, error = "ok", {}, None
-            try:
-                counts = STEPS[name](app, run_id) or {}
-                if counts.get("files_failed"):
-                    status = "failed"
-            except Exception as exc:  # recorded; the run goes on with the next step
-                status, error = "failed", f"{type(exc).__name__}: {exc}"
-                app.log.error("run_step_failed", run_id=run_id, step=name, error=error)
-                if app.debug:
-                    raise
+            status, counts, error = _step(r, name, debug=debug)
             failed = failed or status == "failed"
-            with app.transaction() as session:
-                done = session.get(RunStep, step_id)
-                assert done is not None
-                done.status, done.counts, done.error, done.finished_at = status, counts, error, utcnow()
-            app.log.info("run_step_finished", run_id=run_id, step=name, status=status,
-                         **{k: v for k, v in counts.items() if isinstance(v, int)})
             if on_step:
                 on_step(name, {"status": status, "counts": counts, "error": error})
-        with app.transaction() as session:
+        with uow.transaction() as session:
             final = session.get(Run, run_id)
             assert final is not None
             final.status, final.finished_at = ("failed" if failed else "ok"), utcnow()
             step_rows = list(final.steps)
-        app.log.info("run_finished", run_id=run_id, status=final.status)
+        log.info("run_finished", run_id=run_id, status=final.status)
         return final, step_rows
-
-
-def cmd_run(app: App, args: argparse.Namespace) -> int:
-    steps = None
-    if args.steps:
-        steps = [s.strip() for s in args.steps.split(",") if s.strip()]
-        unknown = [s for s in steps if s not in STEPS]
-        if unknown:
-            raise UsageError(f"unknown step(s) {', '.join(unknown)}; steps are {', '.join(STEPS)}")
-
-    def progress(name: str, info: dict[str, Any]) -> None:
-        if app.progress:
-            app.out.write(f"  {name:<12} {info['status']}\n")
-            app.out.flush()
-
-    run, step_rows = nightly_run(app, steps, wait=args.wait, on_step=progress)
-    data = {"run_id": run.id, "status": run.status, "as_of": str(run.as_of),
-            "steps": [{"name": s.name, "status": s.status, "counts": s.counts, "error": s.error}
-                      for s in step_rows]}
-
-    def text() -> str:
-        rows = []
-        for s in step_rows:
-            counts = {k: v for k, v in (s.counts or {}).items() if k != "report"}
-            rows.append([s.name, s.status, ", ".join(f"{k}={v}" for k, v in counts.items()), s.error or ""])
-        return f"run {run.id} ({run.as_of}): {run.status}\n" + render_table(["step", "status", "counts", "error"],
-                                                                              rows)
-
-    app.emit(data, text)
-    return 0 if run.status == "ok" else 1

@@ -1,8 +1,7 @@
-"""`edi init`: create or upgrade the database schema with Alembic (upgrade head)."""
+"""The database schema: create or upgrade it with Alembic (upgrade head)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from alembic import command
@@ -10,9 +9,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine
 
 import migrations
-from pipelines.cli.app import App
 
-__all__ = ["alembic_config", "cmd_init", "upgrade"]
+__all__ = ["alembic_config", "init_database", "upgrade"]
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -30,12 +28,9 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def cmd_init(app: App, args: argparse.Namespace) -> int:
-    url = app.config.database_url
+def init_database(url: str, engine: Engine) -> str:
+    """Create the SQLite file's folder if needed and upgrade the schema; returns the safe URL."""
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    upgrade(app.engine)
-    app.log.info("schema_upgraded")
-    app.emit({"database": app.engine.url.render_as_string(hide_password=True), "schema": "head"},
-             f"database schema is up to date ({app.engine.url.render_as_string(hide_password=True)})")
-    return 0
+    upgrade(engine)
+    return engine.url.render_as_string(hide_password=True)

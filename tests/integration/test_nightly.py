@@ -40,7 +40,7 @@ class TestRun:
     def test_steps_are_recorded_in_order_with_counts(self, app: App) -> None:
         """A run records each step with its status and counts, and the run as ok."""
         _load(app)
-        run, steps = nightly_run(app)
+        run, steps = nightly_run(app.config, app.uow, as_of=app.as_of)
         assert run.status == "ok"
         assert [s.name for s in steps] == ["submit", "eligibility", "status", "upload", "ingest", "report"]
         assert all(s.status == "ok" and s.finished_at is not None for s in steps)
@@ -53,10 +53,10 @@ class TestRun:
     def test_a_second_run_sends_nothing_new(self, app: App) -> None:
         """Running again with no answers and no new encounters writes and uploads no file."""
         _load(app)
-        nightly_run(app)
+        nightly_run(app.config, app.uow, as_of=app.as_of)
         with app.transaction() as s:
             before = s.scalar(select(func.count()).select_from(File))
-        run, steps = nightly_run(app)
+        run, steps = nightly_run(app.config, app.uow, as_of=app.as_of)
         with app.transaction() as s:
             assert s.scalar(select(func.count()).select_from(File)) == before
         assert run.status == "ok" and (steps[3].counts or {})["uploaded"] == 0
@@ -67,10 +67,10 @@ class TestRun:
     def test_answers_are_posted_by_the_next_run(self, app: App) -> None:
         """Run, clearinghouse answers, run again: claims end accepted, paid or denied and 835s are posted once."""
         _load(app)
-        nightly_run(app)
+        nightly_run(app.config, app.uow, as_of=app.as_of)
         root = _mailbox_root(app)
         simulate_mailbox(root, seed=3, as_of=AS_OF, payers=payer_rules_from_config(app.config))
-        run, steps = nightly_run(app)
+        run, steps = nightly_run(app.config, app.uow, as_of=app.as_of)
         ingest = steps[4].counts or {}
         assert run.status == "ok" and ingest["files_failed"] == 0 and ingest["files_processed"] >= 3
         with app.transaction() as s:
@@ -78,18 +78,18 @@ class TestRun:
             remittances = s.scalar(select(func.count()).select_from(Remittance))
         assert statuses.get("submitted", 0) == 0
         assert statuses.get("paid", 0) > 0 and remittances
-        run, steps = nightly_run(app)  # nothing new arrives: nothing changes
+        run, steps = nightly_run(app.config, app.uow, as_of=app.as_of)  # nothing new arrives: nothing changes
         with app.transaction() as s:
             assert s.scalar(select(func.count()).select_from(Remittance)) == remittances
 
     def test_bad_inbound_file_fails_alone_and_the_run_says_so(self, app: App) -> None:
         """A broken file in the download folder is marked failed, the good ones posted, the run failed."""
         _load(app)
-        nightly_run(app)
+        nightly_run(app.config, app.uow, as_of=app.as_of)
         root = _mailbox_root(app)
         simulate_mailbox(root, seed=3, as_of=AS_OF, payers=payer_rules_from_config(app.config))
         (root / "outbound" / "000000_broken.x12").write_text("ISA*00*this is not a whole interchange~")
-        run, steps = nightly_run(app)
+        run, steps = nightly_run(app.config, app.uow, as_of=app.as_of)
         ingest = steps[4].counts or {}
         assert run.status == "failed" and ingest["files_failed"] == 1 and ingest["files_processed"] >= 3
         with app.transaction() as s:
@@ -104,7 +104,7 @@ class TestLock:
         cfg = app.config.path
         env = {k: v for k, v in os.environ.items() if not k.startswith("EDI_")}
         env["EDI_DATABASE_URL"] = app.config.database_url
-        with run_lock(app):
+        with run_lock(app.config, app.uow):
             proc = subprocess.run([EDI, "--config", str(cfg), "run"], env=env, capture_output=True, text=True,
                                   timeout=120)
         assert proc.returncode == 1, proc.stderr
@@ -134,13 +134,13 @@ class TestOverSftp:
     def test_nightly_loop_over_a_real_sshd(self, sftp_app: App, sshd_server: SshdServer) -> None:
         """Files go up over SFTP, answers come down over SFTP, are archived remotely and posted."""
         app = _load(sftp_app)
-        run, _ = nightly_run(app)
+        run, _ = nightly_run(app.config, app.uow, as_of=app.as_of)
         assert run.status == "ok"
         sent = sorted(p.name for p in (sshd_server.mailbox_dir / "inbound").iterdir() if p.is_file())
         assert len(sent) == 2 and all(n.endswith(".x12") for n in sent)
         simulate_mailbox(sshd_server.mailbox_dir, seed=3, as_of=AS_OF, payers=payer_rules_from_config(app.config))
         answers = sorted(p.name for p in (sshd_server.mailbox_dir / "outbound").iterdir() if p.is_file())
-        run, steps = nightly_run(app)
+        run, steps = nightly_run(app.config, app.uow, as_of=app.as_of)
         assert run.status == "ok" and (steps[4].counts or {})["files_processed"] == len(answers)
         assert not [p for p in (sshd_server.mailbox_dir / "outbound").iterdir() if p.is_file()]
         assert sorted(p.name for p in (sshd_server.mailbox_dir / "outbound" / "archive").iterdir()) == answers
