@@ -21,6 +21,7 @@ from edi.x837p import (
     Batch837,
     BillingProvider,
     Claim837,
+    EnvelopeSpec,
     Payer,
     Receiver,
     ServiceLine,
@@ -60,8 +61,8 @@ def x837(*claims: Claim837) -> bytes:
                      Receiver("EXAMPLE CLEARINGHOUSE", "CLEARHOUSE"),
                      BillingProvider("SUNRISE BEHAVIORAL HEALTH", "1234567893", "123456789", "261QM0801X", _ADDR),
                      tuple(claims), f"B{n:06d}")
-    return build_837p(batch, isa_control=n, gs_control=n, st_control="0001",
-                      created=datetime(2026, 11, 5, 21, 30)).encode("latin-1")
+    return build_837p(batch, envelope=EnvelopeSpec(isa_control=n, gs_control=n, st_control="0001",
+                                                  created=datetime(2026, 11, 5, 21, 30))).encode("latin-1")
 
 
 class Mailbox:
@@ -376,6 +377,14 @@ class TestRemittance:
         assert sorted(c.claim_id for _r, cs in remits for c in cs) == ["C000001", "C000002", "C000003"]
         traces = [r.payment.trace_number for r, _cs in remits]
         assert len(remits) == 3 and len(set(traces)) == 3
+
+    def test_payer_loop_carries_the_technical_contact(self, box: Mailbox) -> None:
+        """1000A carries the mandatory payer technical contact (PER*BL) with a telephone number."""
+        box.drop(x837(claim("C000001")))
+        box.run()
+        ((reader, _claims),) = box.remittances()
+        (contact,) = [c for c in reader.payer.contacts if c.function == "BL"]
+        assert contact.name and [q for q, _n in contact.numbers] == ["TE"]
 
 
 class TestCorrections:
