@@ -1,6 +1,8 @@
 """Every table, imported in one place so that Base.metadata is complete."""
 
+from models.audit import AuditEvent
 from models.claims import Authorization, Claim, ClaimLine, ClaimStatusEvent, Eligibility, Encounter, Inquiry
+from models.deposits import Deposit
 from models.ledger import ControlCounter, File, FileTransaction, Run, RunStep
 from models.remittance import (
     Adjustment,
@@ -14,8 +16,8 @@ from models.remittance import (
 )
 
 __all__ = [
-    "Adjustment", "Authorization", "Claim", "ClaimLine", "ClaimPayment", "ClaimStatusEvent",
-    "CodeDescription", "ControlCounter", "Denial", "Eligibility", "Encounter", "File",
+    "Adjustment", "AuditEvent", "Authorization", "Claim", "ClaimLine", "ClaimPayment", "ClaimStatusEvent",
+    "CodeDescription", "ControlCounter", "Denial", "Deposit", "Eligibility", "Encounter", "File",
     "FileTransaction", "Inquiry", "ProviderAdjustment", "Remark", "Remittance", "Run", "RunStep",
     "UnmatchedPayment",
 ]
