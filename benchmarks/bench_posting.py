@@ -5,7 +5,7 @@
 A balanced N-claim 835 is generated with ``benchmarks/gen_835.py`` (claims with one to three lines,
 CO 45 / PR adjustments, CO 197 denials, crossovers, reversals with their corrections, PLBs). N
 matching claims with their lines are stored first (bulk inserts, not timed); then the file goes
-through the real ingest path (:func:`pipelines.ingest.ingest_bytes`: record, archive, parse, post,
+through the real ingest path (:func:`pipelines.usecases.ingest.ingest_bytes`: record, archive, parse, post,
 one transaction) and is timed. A second ingest of the same bytes (recognised as a duplicate) is
 timed too. ``--pg`` names a server: a scratch database is created on it and dropped afterwards.
 A benchmark, not a test: it asserts nothing.
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from gen_835 import generate  # noqa: E402
 
-from edi.x835 import build_835  # noqa: E402
+from edi.x835 import EnvelopeSpec, build_835  # noqa: E402
 from models import Claim, ClaimLine, Encounter, make_engine  # noqa: E402
 from pipelines.cli.app import App  # noqa: E402
 from pipelines.cli.table import render_table  # noqa: E402
@@ -53,8 +53,8 @@ def make_835(n: int, seed: int) -> tuple[bytes, list[Any]]:
     for k, rem in enumerate(generate(n, seed, per_set=10_000), start=1):
         for c in rem.claims:
             first.setdefault(c.claim_id, c)
-        parts.append(build_835(rem, sender_id="PAYERSENDER", receiver_id="SUNRISE01", interchange_control_number=k,
-                               group_control_number=k, created=datetime(2026, 11, 20, 8, 0)))
+        parts.append(build_835(rem, envelope=EnvelopeSpec(isa_control=k, gs_control=k, created=datetime(2026, 11, 20, 8, 0),
+                                                          sender="PAYERSENDER", receiver="SUNRISE01")))
     return "".join(parts).encode("latin-1"), list(first.values())
 
 
@@ -107,7 +107,7 @@ def run(backend: str, url: str, data: bytes, claims: list[Any], n: int, tmp: Pat
     for label in ("post", "same file again"):
         result = IngestResult()
         t0 = time.perf_counter()
-        ingest_bytes(app, "bench.835", data, result)
+        ingest_bytes(app.config, app.uow, "bench.835", data, result)
         seconds = time.perf_counter() - t0
         posted = result.counts.get("claims_posted", 0)
         out.append({"backend": backend, "stage": label, "claims": n, "posted": posted,

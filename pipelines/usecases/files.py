@@ -1,21 +1,33 @@
-"""`edi files list/show` and `edi replay`: the file ledger for operators."""
+"""The file ledger for operators: list files, show one, replay one (`edi files list/show`, `edi replay`).
+
+* :func:`list_files` and :func:`show_file` return :func:`file_dict` views (CONTRACT section 3's JSON).
+* :func:`replay_file`: an inbound file not yet processed is processed again
+  (:func:`pipelines.usecases.ingest.process_file`, ``force`` posts an 835 that does not balance); an
+  outbound file is put in the upload folder again (:func:`pipelines.usecases.outbound.upload_file`).
+"""
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from models import File
-from pipelines.cli.app import App
-from pipelines.cli.table import render_table
+from pipelines.config import Config
 from pipelines.errors import NotFound, UsageError
+from pipelines.usecases.ingest import process_file
+from pipelines.usecases.outbound import upload_file
+from pipelines.usecases.uow import UnitOfWork
+from transports import Mailbox
 
-__all__ = ["cmd_list", "cmd_replay", "cmd_show", "file_dict"]
+__all__ = ["Replayed", "file_dict", "list_files", "replay_file", "show_file"]
 
 
 def file_dict(f: File, *, detail: bool = False) -> dict[str, Any]:
+    """A file record as JSON; ``detail`` adds the error position, attempts, archive path and sets."""
     d: dict[str, Any] = {
         "file_id": f.id, "name": f.name, "direction": f.direction, "kind": f.kind, "state": f.state,
         "size": f.size, "sha256": f.sha256, "isa_control": f.isa_control, "gs_control": f.gs_control,
@@ -36,60 +48,54 @@ def file_dict(f: File, *, detail: bool = False) -> dict[str, Any]:
     return d
 
 
-def cmd_list(app: App, args: argparse.Namespace) -> int:
-    with app.transaction() as session:
+def list_files(uow: UnitOfWork, *, status: str | None = None, direction: str | None = None) -> list[dict[str, Any]]:
+    """Every file sent or received, oldest first; optionally only one state or one direction."""
+    with uow.transaction() as session:
         stmt = select(File).order_by(File.id)
-        if args.status:
-            stmt = stmt.where(File.state == args.status)
-        if getattr(args, "direction", None):
-            stmt = stmt.where(File.direction == args.direction)
-        files = [file_dict(f) for f in session.scalars(stmt)]
-    app.emit({"files": files}, lambda: render_table(
-        ["id", "dir", "kind", "state", "name", "error"],
-        [[f["file_id"], f["direction"], f["kind"], f["state"], f["name"], (f["error"] or "")[:70]] for f in files])
-        if files else "no files")
-    return 0
+        if status:
+            stmt = stmt.where(File.state == status)
+        if direction:
+            stmt = stmt.where(File.direction == direction)
+        return [file_dict(f) for f in session.scalars(stmt)]
 
 
-def cmd_show(app: App, args: argparse.Namespace) -> int:
-    with app.transaction() as session:
-        f = session.get(File, args.file_id)
+def show_file(uow: UnitOfWork, file_id: int) -> dict[str, Any]:
+    """One file with its error, position and acknowledged transaction sets; NotFound if there is none."""
+    with uow.transaction() as session:
+        f = session.get(File, file_id)
         if f is None:
-            raise NotFound(f"no file with id {args.file_id}")
-        d = file_dict(f, detail=True)
-
-    def text() -> str:
-        lines = [f"file {d['file_id']}: {d['name']}", f"  {d['direction']} {d['kind']}  state {d['state']}"
-                 f"  size {d['size']}  ISA13 {d['isa_control']}  GS06 {d['gs_control']}"]
-        if d["error"]:
-            lines.append(f"  error: {d['error']}")
-        for t in d["transactions"]:
-            lines.append(f"  {t['set']} ST02 {t['st_control']}: {t['state'] or 'no acknowledgment yet'}")
-            for e in t["errors"]:
-                lines.append(f"    - {e.get('text') or e}")
-        return "\n".join(lines)
-
-    app.emit(d, text)
-    return 0
+            raise NotFound(f"no file with id {file_id}")
+        return file_dict(f, detail=True)
 
 
-def cmd_replay(app: App, args: argparse.Namespace) -> int:
-    """Process a stored inbound file again, or re-send an outbound one."""
-    from pipelines.usecases.ingest import process_file
-    from pipelines.usecases.outbound import upload_file
+@dataclass(frozen=True)
+class Replayed:
+    """What a replay did: the file's direction, name and state after it, its error and counts (inbound)."""
 
-    with app.transaction() as session:
-        f = session.get(File, args.file_id)
+    file_id: int
+    direction: str
+    name: str
+    state: str
+    error: str | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+def replay_file(config: Config, uow: UnitOfWork, file_id: int, *, force: bool = False,
+                open_mailbox: Callable[[], Mailbox]) -> Replayed:
+    """Process a stored inbound file again, or re-send an outbound one (the mailbox is opened only then).
+
+    An inbound file already processed is refused (UsageError): applying it again would post it twice.
+    """
+    with uow.transaction() as session:
+        f = session.get(File, file_id)
         if f is None:
-            raise NotFound(f"no file with id {args.file_id}")
+            raise NotFound(f"no file with id {file_id}")
         direction, state = f.direction, f.state
     if direction == "out":
-        f = upload_file(app, args.file_id, force=True)
-        app.emit({"file_id": f.id, "state": f.state}, f"file {f.id} sent again ({f.name})")
-        return 0
+        with closing(open_mailbox()) as mailbox:
+            f = upload_file(config, uow, mailbox, file_id, force=True)
+        return Replayed(f.id, direction, f.name, f.state)
     if state == "processed":
-        raise UsageError(f"file {args.file_id} was processed already; replaying it would apply it twice")
-    f, counts = process_file(app, args.file_id, force=args.force)
-    app.emit({"file_id": f.id, "state": f.state, "error": f.error, "counts": counts},
-             f"file {f.id}: {f.state}" + (f" - {f.error}" if f.error else ""))
-    return 0 if f.state == "processed" else 1
+        raise UsageError(f"file {file_id} was processed already; replaying it would apply it twice")
+    f, counts = process_file(config, uow, file_id, force=force)
+    return Replayed(f.id, direction, f.name, f.state, f.error, counts)

@@ -12,25 +12,25 @@ For every 835 transaction set in the file:
 * **Balance**: an unbalanced set (line, claim or transaction level, see :mod:`edi.x835`) raises
   :class:`ApplyError` naming the claim and the amounts, which fails the file; ``edi replay ID --force``
   posts it anyway and keeps the findings on the Remittance (``balanced`` false, ``forced`` true).
-* **Matching**: CLP01 to a claim we sent (status other than held/ready): exactly; else ignoring case,
-  padding and leading zeros of the number part (``c000123 `` and ``C123`` find ``C000123``); else as a
-  prefix the payer truncated, when exactly one of our claims starts with it. Lines by REF*6R (our
-  line item control number), else by procedure, modifiers and charge among the claim's lines. An 835
-  claim that matches nothing is stored as an :class:`UnmatchedPayment` (never dropped).
+* **Matching**: CLP01 to a claim we sent (status not in the lifecycle's ``UNSENT``): exactly; else
+  ignoring case, padding and leading zeros of the number part (``c000123 `` and ``C123`` find
+  ``C000123``); else as a prefix the payer truncated, when exactly one of our claims starts with it.
+  Lines by REF*6R (our line item control number), else by procedure, modifiers and charge among the
+  claim's lines (:func:`pipelines.rules.remittance.match_lines`). An 835 claim that matches nothing
+  is stored as an :class:`UnmatchedPayment` (never dropped).
 * **Posting**: a ClaimPayment per CLP (reversals, CLP02 22, with their negative amounts as written),
   every CAS at claim and line level, every remark (MOA/MIA at claim level, LQ*HE at line level), the
   payer claim number onto the claim, line paid amounts (net of all postings), the claim's ``paid``
   (net of all its ClaimPayments), ``patient_responsibility`` (net of all its PR adjustments) and
   ``paid_at`` (the payment date of the last posting that paid something). PLB rows are stored
   against the Remittance. Unknown CARC/RARC codes are stored as they are.
-* **Status** (CONTRACT section 6) from the net of every posting: void (a frequency 8 claim);
-  reversed (the last posting is a reversal and nothing is left paid); paid (net payment > 0);
-  denied (net 0 and CO/OA/PI adjustments other than CARC 45 remain); patient_responsibility (net 0,
-  the rest is PR); otherwise denied (nothing paid and nothing owed by the patient). One
+* **Status** (CONTRACT section 6) from the net of every posting: the ``POSTED_*`` event of
+  :func:`pipelines.rules.remittance.posting_outcome` (void, reversed, paid, denied,
+  patient_responsibility), applied through :func:`pipelines.rules.lifecycle.transition`. One
   ClaimStatusEvent (source ``835``) per posting.
 * **Denials**: on a claim left denied, every CO/OA/PI adjustment other than CARC 45 with a positive
   amount becomes a Denial; on a claim that is paid, the same for lines paid nothing (a denied line).
-  Category and action come from :func:`pipelines.denials.categorize`. A posting that leaves a claim
+  Which adjustments: :func:`pipelines.rules.remittance.denial_items`. A posting that leaves a claim
   paid closes its open denials from earlier postings.
 
 Work is done in chunks of claims as the reader streams them: one query loads the chunk's claims,
@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from edi.x12 import open_x12
 from edi.x835 import ClaimPayment as Clp
-from edi.x835 import Remittance835Reader, ServiceLine, read_835
+from edi.x835 import Remittance835Reader, read_835
 from models import (
     Adjustment,
     Claim,
@@ -67,27 +67,32 @@ from models import (
     utcnow,
 )
 from pipelines.errors import ApplyError
-from pipelines.rules.denials import categorize
+from pipelines.logs import get_logger
+from pipelines.rules.lifecycle import UNSENT, ClaimStatus, transition
+from pipelines.rules.money import ZERO, cents
+from pipelines.rules.remittance import (
+    StoredClaim,
+    StoredLine,
+    denial_items,
+    match_lines,
+    normalize_claim_id,
+    patient_share,
+    posting_outcome,
+    truncated_prefix,
+)
+from pipelines.usecases.applier import ApplyContext
 from pipelines.usecases.bulk import in_list, insert_rows, is_pg, new_ids, update_rows
-from pipelines.usecases.ingest import ApplyContext
 
-__all__ = ["CHUNK", "DENIAL_GROUPS", "apply_835", "claim_status", "find_claim", "normalize_claim_id"]
+__all__ = ["CHUNK", "apply_835", "find_claim"]
 
 CHUNK = 2000
-DENIAL_GROUPS = frozenset({"CO", "OA", "PI"})
-_ZERO = Decimal("0.00")
-_UNSENT = ("held", "ready")
-_MIN_PREFIX = 4
+log = get_logger("edi")
+_UNSENT = sorted(s.value for s in UNSENT)  # a claim we never sent is never posted to
 
 
 # ------------------------------------------------------------------------------------------------
 # Matching
 # ------------------------------------------------------------------------------------------------
-
-
-def normalize_claim_id(value: str) -> str:
-    """CLP01 compared loosely: trimmed, upper case, zero padding and leading zeros of numbers dropped."""
-    return re.sub(r"(?<!\d)0+(?=\d)", "", value.strip().upper().lstrip("0"))
 
 
 def _like_escape(value: str) -> str:
@@ -111,68 +116,12 @@ def find_claim(session: Session, clp01: str) -> int | None:
         return hits.pop()
     if hits:
         return None  # ambiguous: leave it for the operator
-    prefix = clp01.strip().upper()
-    if len(prefix) < _MIN_PREFIX:
+    prefix = truncated_prefix(clp01)
+    if prefix is None:
         return None
     rows = session.execute(select(Claim.id).where(
         sent, func.upper(Claim.claim_id).like(_like_escape(prefix) + "%", escape="\\")).limit(2)).all()
     return rows[0][0] if len(rows) == 1 else None
-
-
-@dataclass
-class _Line:
-    pk: int
-    lcn: str
-    procedure: str
-    modifiers: tuple[str, ...]
-    charge: Decimal
-    paid: Decimal
-
-
-@dataclass
-class _Stored:
-    pk: int
-    claim_id: str
-    frequency_code: str
-    lines: list[_Line] = field(default_factory=list)
-
-
-def _match_lines(stored: _Stored, lines: Sequence[ServiceLine]) -> list[_Line | None]:
-    """Each 835 line's stored line: by REF*6R, else procedure + modifiers + charge (each used once)."""
-    by_lcn = {ln.lcn: ln for ln in stored.lines}
-    used: set[int] = set()
-    out: list[_Line | None] = []
-    for svc in lines:
-        hit = by_lcn.get(svc.line_control_number or "") if svc.line_control_number else None
-        if hit is None:
-            charge = abs(svc.charge)
-            hit = next((ln for ln in stored.lines if ln.pk not in used and ln.procedure == svc.procedure
-                        and ln.modifiers == tuple(svc.modifiers) and ln.charge == charge), None)
-        if hit is not None:
-            used.add(hit.pk)
-        out.append(hit)
-    return out
-
-
-# ------------------------------------------------------------------------------------------------
-# Status
-# ------------------------------------------------------------------------------------------------
-
-
-def claim_status(*, frequency_code: str, net_paid: Decimal, last_is_reversal: bool,
-                 net_adjustments: dict[tuple[str, str], Decimal], net_patient: Decimal) -> str:
-    """The claim status after posting (CONTRACT section 6) from the net of every posting."""
-    if frequency_code == "8":
-        return "void"
-    if last_is_reversal and net_paid <= 0:
-        return "reversed"
-    if net_paid > 0:
-        return "paid"
-    if any(g in DENIAL_GROUPS and r != "45" and a != 0 for (g, r), a in net_adjustments.items()):
-        return "denied"
-    if net_patient > 0:
-        return "patient_responsibility"
-    return "denied"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -198,8 +147,18 @@ def _unmatched_detail(c: Clp) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Matched:
+    """One CLP of the chunk, the claim it posts to, its lines' matches and its ClaimPayment id."""
+
+    clp: Clp
+    claim: StoredClaim
+    lines: list[StoredLine | None]
+    payment_id: int = 0
+
+
 class _Poster:
-    """Posts the claims of one remittance, a chunk at a time."""
+    """Posts the claims of one remittance, a chunk at a time: :meth:`post` runs the steps in order."""
 
     def __init__(self, ctx: ApplyContext, remittance: Remittance, counts: Counter[str]) -> None:
         self.ctx = ctx
@@ -210,184 +169,199 @@ class _Poster:
         self.pg = is_pg(ctx.session)
         self.now = utcnow()
 
-    def _load(self, batch: Sequence[Clp]) -> dict[str, _Stored]:
+    def post(self, batch: Sequence[Clp]) -> None:
+        """Post one chunk: unmatched claims kept, payments, adjustments and remarks, claims, history, denials."""
+        matched = self._match(batch)
+        if not matched:
+            return
+        self._insert_payments(matched)
+        line_paid, lines_unmatched = self._insert_details(matched)
+        statuses = self._update_claims(matched)
+        if line_paid:
+            update_rows(self.session, ClaimLine, [{"id": k, "paid": v} for k, v in line_paid.items()], ("paid",))
+        self._insert_events(matched, statuses)
+        self._update_denials(matched, statuses)
+        self.counts["claims_posted"] += len(matched)
+        self.counts["lines_unmatched"] += lines_unmatched
+        for status, n in Counter(statuses.values()).items():
+            self.counts[f"claims_{status}"] += n
+
+    def _load(self, batch: Sequence[Clp]) -> dict[str, StoredClaim]:
+        """The sent claims the chunk's CLP01s name (exactly, else by :func:`find_claim`), with their lines."""
         s = self.session
         ids = list({c.claim_id for c in batch})
-        found: dict[str, _Stored] = {}
-        for cid, pk, freq in s.execute(select(Claim.claim_id, Claim.id, Claim.frequency_code)
-                                       .where(in_list(Claim.claim_id, ids, self.pg), Claim.status.notin_(_UNSENT))):
-            found[cid] = _Stored(pk, cid, freq)
+        found: dict[str, StoredClaim] = {}
+        for cid, pk, freq, status in s.execute(
+                select(Claim.claim_id, Claim.id, Claim.frequency_code, Claim.status)
+                .where(in_list(Claim.claim_id, ids, self.pg), Claim.status.notin_(_UNSENT))):
+            found[cid] = StoredClaim(pk, cid, freq, status)
         for cid in ids:
             if cid in found:
                 continue
             hit = find_claim(s, cid)
             if hit is not None:
-                row = s.execute(select(Claim.claim_id, Claim.frequency_code).where(Claim.id == hit)).one()
-                found[cid] = _Stored(hit, row[0], row[1])
+                row = s.execute(select(Claim.claim_id, Claim.frequency_code, Claim.status)
+                                .where(Claim.id == hit)).one()
+                found[cid] = StoredClaim(hit, row[0], row[1], row[2])
         by_pk = {st.pk: st for st in found.values()}
         if by_pk:
             for pk, lpk, lcn, proc, mods, charge, paid in s.execute(
                     select(ClaimLine.claim_pk, ClaimLine.id, ClaimLine.line_control_number, ClaimLine.procedure,
                            ClaimLine.modifiers, ClaimLine.charge, ClaimLine.paid)
-                    .where(in_list(ClaimLine.claim_pk, list(by_pk), self.pg)).order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
-                by_pk[pk].lines.append(_Line(lpk, lcn, proc, tuple(mods or ()), charge, paid))
+                    .where(in_list(ClaimLine.claim_pk, list(by_pk), self.pg))
+                    .order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
+                by_pk[pk].lines.append(StoredLine(lpk, lcn, proc, tuple(mods or ()), charge, paid))
         return found
 
-    def post(self, batch: Sequence[Clp]) -> None:  # noqa: C901 - one pass over the chunk on purpose
-        s = self.session
+    def _match(self, batch: Sequence[Clp]) -> list[_Matched]:
+        """The chunk's CLPs that name one of our claims; the others are stored as UnmatchedPayments."""
         found = self._load(batch)
-        rem_id = self.rem.id
-        matched: list[tuple[Clp, _Stored, list[_Line | None]]] = []
+        matched: list[_Matched] = []
         unmatched: list[dict[str, Any]] = []
         for c in batch:
             st = found.get(c.claim_id)
             if st is None:
-                unmatched.append({"remittance_id": rem_id, "claim_id": c.claim_id, "status_code": c.status_code,
+                unmatched.append({"remittance_id": self.rem.id, "claim_id": c.claim_id, "status_code": c.status_code,
                                   "charge": c.charge, "paid": c.paid,
                                   "payer_claim_number": c.payer_claim_number or None,
                                   "detail": _unmatched_detail(c), "resolved": False, "created_at": self.now})
                 continue
-            matched.append((c, st, _match_lines(st, c.lines)))
+            matched.append(_Matched(c, st, match_lines(st, c.lines)))
         if unmatched:
-            insert_rows(s, UnmatchedPayment, unmatched)
+            insert_rows(self.session, UnmatchedPayment, unmatched)
             self.counts["claims_unmatched"] += len(unmatched)
             for u in unmatched:
-                self.ctx.app.log.warning("payment_unmatched", file_id=self.ctx.file.id, claim_id=u["claim_id"])
-        if not matched:
-            return
+                log.warning("payment_unmatched", file_id=self.ctx.file.id, claim_id=u["claim_id"])
+        return matched
 
-        payments = [{"remittance_id": rem_id, "claim_pk": st.pk, "status_code": c.status_code, "charge": c.charge,
-                     "paid": c.paid, "patient_responsibility": c.patient_responsibility,
-                     "payer_claim_number": c.payer_claim_number or None, "created_at": self.now}
-                    for c, st, _ in matched]
+    def _insert_payments(self, matched: list[_Matched]) -> None:
+        """One ClaimPayment per matched CLP; its id is kept on the match."""
+        s = self.session
+        payments = [{"remittance_id": self.rem.id, "claim_pk": m.claim.pk, "status_code": m.clp.status_code,
+                     "charge": m.clp.charge, "paid": m.clp.paid, "patient_responsibility": m.clp.patient_responsibility,
+                     "payer_claim_number": m.clp.payer_claim_number or None, "created_at": self.now}
+                    for m in matched]
         if self.pg:
             payment_ids = new_ids(s, ClaimPayment, len(payments))
             insert_rows(s, ClaimPayment, [p | {"id": i} for p, i in zip(payments, payment_ids, strict=True)])
         else:
             payment_ids = list(s.scalars(insert(ClaimPayment).returning(ClaimPayment.id, sort_by_parameter_order=True),
                                          payments))
+        for m, pid in zip(matched, payment_ids, strict=True):
+            m.payment_id = pid
+
+    def _insert_details(self, matched: list[_Matched]) -> tuple[dict[int, Decimal], int]:
+        """Every CAS and remark at claim and line level; returns (line pk -> new net paid, lines unmatched)."""
         adjustments: list[dict[str, Any]] = []
         remarks: list[dict[str, Any]] = []
         line_paid: dict[int, Decimal] = {}
-        last: dict[int, tuple[Clp, int]] = {}
-        pcn: dict[int, str] = {}
-        paid_at: dict[int, datetime] = {}
         lines_unmatched = 0
-        for (c, st, line_hits), pid in zip(matched, payment_ids, strict=True):
-            last[st.pk] = (c, pid)
-            if c.payer_claim_number and (not c.is_reversal or st.pk not in pcn):
-                pcn[st.pk] = c.payer_claim_number
-            if c.paid > 0:
-                paid_at[st.pk] = self.paid_date
-            for a in c.adjustments:
-                adjustments.append({"claim_payment_id": pid, "claim_pk": st.pk, "line_pk": None, "group": a.group,
-                                    "reason": a.reason, "amount": a.amount, "quantity": a.quantity})
-            for code in c.remarks:
-                remarks.append({"claim_payment_id": pid, "claim_pk": st.pk, "line_pk": None, "code": code})
-            for svc, hit in zip(c.lines, line_hits, strict=True):
-                lpk = hit.pk if hit is not None else None
+
+        def add(pid: int, claim_pk: int, line_pk: int | None, cas: Iterable[Any], codes: Iterable[str]) -> None:
+            adjustments.extend({"claim_payment_id": pid, "claim_pk": claim_pk, "line_pk": line_pk, "group": a.group,
+                                "reason": a.reason, "amount": a.amount, "quantity": a.quantity} for a in cas)
+            remarks.extend({"claim_payment_id": pid, "claim_pk": claim_pk, "line_pk": line_pk, "code": code}
+                           for code in codes)
+
+        for m in matched:
+            c, pid, pk = m.clp, m.payment_id, m.claim.pk
+            add(pid, pk, None, c.adjustments, c.remarks)
+            for svc, hit in zip(c.lines, m.lines, strict=True):
                 if hit is None:
                     lines_unmatched += 1
                 else:
                     hit.paid = hit.paid + svc.paid
                     line_paid[hit.pk] = hit.paid
-                for a in svc.adjustments:
-                    adjustments.append({"claim_payment_id": pid, "claim_pk": st.pk, "line_pk": lpk, "group": a.group,
-                                        "reason": a.reason, "amount": a.amount, "quantity": a.quantity})
-                for code in svc.remarks:
-                    remarks.append({"claim_payment_id": pid, "claim_pk": st.pk, "line_pk": lpk, "code": code})
-        insert_rows(s, Adjustment, adjustments)
-        insert_rows(s, Remark, remarks)
+                add(pid, pk, hit.pk if hit is not None else None, svc.adjustments, svc.remarks)
+        insert_rows(self.session, Adjustment, adjustments)
+        insert_rows(self.session, Remark, remarks)
+        return line_paid, lines_unmatched
 
-        # Net of every posting of the touched claims (this chunk's rows included).
-        pks = list(last)
-        net_paid: dict[int, Decimal] = dict.fromkeys(pks, _ZERO)
+    def _nets(self, pks: list[int]) -> tuple[dict[int, Decimal], dict[int, dict[tuple[str, str], Decimal]]]:
+        """Net paid, and net adjustment per (group, CARC), of every posting of these claims (this chunk's too)."""
+        s = self.session
+        net_paid: dict[int, Decimal] = dict.fromkeys(pks, ZERO)
         for pk, total in s.execute(select(ClaimPayment.claim_pk, func.sum(ClaimPayment.paid))
                                    .where(in_list(ClaimPayment.claim_pk, pks, self.pg)).group_by(ClaimPayment.claim_pk)):
-            net_paid[pk] = _money(total)
+            net_paid[pk] = cents(total)
         net_adj: dict[int, dict[tuple[str, str], Decimal]] = defaultdict(dict)
         for pk, group, reason, total in s.execute(
                 select(Adjustment.claim_pk, Adjustment.group, Adjustment.reason, func.sum(Adjustment.amount))
                 .where(in_list(Adjustment.claim_pk, pks, self.pg))
                 .group_by(Adjustment.claim_pk, Adjustment.group, Adjustment.reason)):
-            net_adj[pk][(group, reason)] = _money(total)
-        stored = {st.pk: st for _, st, _ in matched}
-        statuses: dict[int, str] = {}
-        claim_rows: list[dict[str, Any]] = []
-        now = self.now
-        for pk in pks:
-            c, _pid = last[pk]
-            patient = sum((a for (g, _r), a in net_adj[pk].items() if g == "PR"), _ZERO)
-            status = claim_status(frequency_code=stored[pk].frequency_code, net_paid=net_paid[pk],
-                                  last_is_reversal=c.is_reversal, net_adjustments=net_adj[pk], net_patient=patient)
-            statuses[pk] = status
-            row: dict[str, Any] = {"id": pk, "status": status, "paid": net_paid[pk],
+            net_adj[pk][(group, reason)] = cents(total)
+        return net_paid, net_adj
+
+    def _update_claims(self, matched: list[_Matched]) -> dict[int, ClaimStatus]:
+        """Each touched claim's status (through the lifecycle), paid, patient share, payer claim number
+        and payment date, from the net of all its postings; returns the new statuses."""
+        last: dict[int, _Matched] = {}
+        pcn: dict[int, str] = {}
+        paid_at: dict[int, datetime] = {}
+        for m in matched:
+            c, pk = m.clp, m.claim.pk
+            last[pk] = m
+            if c.payer_claim_number and (not c.is_reversal or pk not in pcn):
+                pcn[pk] = c.payer_claim_number
+            if c.paid > 0:
+                paid_at[pk] = self.paid_date
+        net_paid, net_adj = self._nets(list(last))
+        statuses: dict[int, ClaimStatus] = {}
+        by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for pk, m in last.items():
+            patient = patient_share(net_adj[pk])
+            event = posting_outcome(frequency_code=m.claim.frequency_code, net_paid=net_paid[pk],
+                                    last_is_reversal=m.clp.is_reversal, net_adjustments=net_adj[pk],
+                                    net_patient=patient)
+            statuses[pk] = transition(m.claim.status, event, claim_id=m.claim.claim_id)
+            row: dict[str, Any] = {"id": pk, "status": statuses[pk].value, "paid": net_paid[pk],
                                    "patient_responsibility": patient}
             if pk in pcn:
                 row["payer_claim_number"] = pcn[pk]
             if pk in paid_at:
                 row["paid_at"] = paid_at[pk]
-            claim_rows.append(row)
-        # One UPDATE per set of columns (a claim may have no new payer claim number or payment date).
-        by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-        for row in claim_rows:
+            # one UPDATE per set of columns (a claim may have no new payer claim number or payment date)
             by_keys[tuple(k for k in row if k != "id")].append(row)
         for keys, rows in by_keys.items():
-            update_rows(s, Claim, rows, keys, {"status_reason": None, "updated_at": now})
-        if line_paid:
-            update_rows(s, ClaimLine, [{"id": k, "paid": v} for k, v in line_paid.items()], ("paid",))
+            update_rows(self.session, Claim, rows, keys, {"status_reason": None, "updated_at": self.now})
+        return statuses
 
-        events = [{"claim_pk": st.pk, "file_id": self.ctx.file.id, "source": "835", "category": None,
-                   "code": c.status_code, "status_date": self.rem.payment_date,
-                   "description": f"835 CLP02 {c.status_code}: paid {c.paid:.2f}, claim now {statuses[st.pk]}",
-                   "payer_claim_number": c.payer_claim_number or None, "trace": self.rem.trace_number[:50],
-                   "created_at": now}
-                  for c, st, _ in matched]
-        insert_rows(s, ClaimStatusEvent, events)
+    def _insert_events(self, matched: list[_Matched], statuses: dict[int, ClaimStatus]) -> None:
+        """One ClaimStatusEvent (source 835) per posting."""
+        events = [{"claim_pk": m.claim.pk, "file_id": self.ctx.file.id, "source": "835", "category": None,
+                   "code": m.clp.status_code, "status_date": self.rem.payment_date,
+                   "description": f"835 CLP02 {m.clp.status_code}: paid {m.clp.paid:.2f}, "
+                                  f"claim now {statuses[m.claim.pk]}",
+                   "payer_claim_number": m.clp.payer_claim_number or None, "trace": self.rem.trace_number[:50],
+                   "created_at": self.now}
+                  for m in matched]
+        insert_rows(self.session, ClaimStatusEvent, events)
 
-        # Denials: close what a payment settled, then open the new items.
-        paid_pks = [pk for pk, status in statuses.items() if status == "paid"]
+    def _update_denials(self, matched: list[_Matched], statuses: dict[int, ClaimStatus]) -> None:
+        """Close the open denials of claims now paid, then open one Denial per denied adjustment."""
+        s, now = self.session, self.now
+        paid_pks = [pk for pk, status in statuses.items() if status is ClaimStatus.PAID]
         if paid_pks:
             closed = s.execute(update(Denial).where(in_list(Denial.claim_pk, paid_pks, self.pg), Denial.state == "open")
                                .values(state="closed", note="paid by a later posting", updated_at=now)
                                .execution_options(synchronize_session=False))
             self.counts["denials_closed"] += int(getattr(closed, "rowcount", 0) or 0)
         denials: list[dict[str, Any]] = []
-        for (c, st, line_hits), pid in zip(matched, payment_ids, strict=True):
-            status = statuses[st.pk]
-            if c.is_reversal or status not in ("denied", "paid"):
-                continue
-            if status == "denied":
-                denials += _denials(pid, st.pk, None, c.adjustments, c.remarks)
-            for svc, hit in zip(c.lines, line_hits, strict=True):
-                if status == "denied" or svc.paid == 0:
-                    denials += _denials(pid, st.pk, hit.pk if hit else None, svc.adjustments,
-                                        tuple(svc.remarks) or c.remarks)
-        for d in denials:
-            d["created_at"] = d["updated_at"] = now
+        for m in matched:
+            for item in denial_items(m.clp, statuses[m.claim.pk]):
+                hit = m.lines[item.line] if item.line is not None else None
+                denials.append({"claim_pk": m.claim.pk, "line_pk": hit.pk if hit is not None else None,
+                                "claim_payment_id": m.payment_id, "group": item.group, "reason": item.reason,
+                                "remarks": list(item.remarks), "amount": item.amount, "category": item.category,
+                                "action": item.action, "state": "open", "created_at": now, "updated_at": now})
         if denials:
             insert_rows(s, Denial, denials)
             self.counts["denials_opened"] += len(denials)
-        self.counts["claims_posted"] += len(matched)
-        self.counts["lines_unmatched"] += lines_unmatched
-        for status, n in Counter(statuses.values()).items():
-            self.counts[f"claims_{status}"] += n
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
-
-
-def _denials(pid: int, claim_pk: int, line_pk: int | None, adjustments: Iterable[Any],
-             remarks: Sequence[str]) -> list[dict[str, Any]]:
-    out = []
-    for a in adjustments:
-        if a.group in DENIAL_GROUPS and a.reason != "45" and a.amount > 0:
-            category, action = categorize(a.group, a.reason, remarks)
-            out.append({"claim_pk": claim_pk, "line_pk": line_pk, "claim_payment_id": pid, "group": a.group,
-                        "reason": a.reason, "remarks": list(remarks), "amount": a.amount, "category": category,
-                        "action": action, "state": "open"})
-    return out
+# ------------------------------------------------------------------------------------------------
+# One transaction set, one file
+# ------------------------------------------------------------------------------------------------
 
 
 def _payer_key(reader: Remittance835Reader) -> str:
@@ -395,17 +369,44 @@ def _payer_key(reader: Remittance835Reader) -> str:
     return (reader.payment.payer_tax_id or p.id or p.reference("2U") or p.name or "UNKNOWN")[:80]
 
 
+def _already_posted(ctx: ApplyContext, reader: Remittance835Reader, key: str, trace: str,
+                    counts: Counter[str]) -> bool:
+    """Whether this payer's TRN02 was posted before; if so the set is read to its SE and counted."""
+    if not ctx.session.scalar(select(Remittance.id).where(Remittance.payer_key == key,
+                                                          Remittance.trace_number == trace)):
+        return False
+    for _ in reader:  # read to the SE so the next set starts cleanly
+        pass
+    counts["duplicate_remittances"] += 1
+    log.info("remittance_duplicate", file_id=ctx.file.id, st_control=reader.control_number, trace_number=trace)
+    return True
+
+
+def _check_balance(ctx: ApplyContext, reader: Remittance835Reader, rem: Remittance, counts: Counter[str]) -> None:
+    """An unbalanced set fails the file, unless forced: then its findings are kept on the Remittance."""
+    findings = reader.balance()
+    if not findings:
+        return
+    messages = [str(f) for f in findings]
+    if not ctx.force:
+        first = findings[0]
+        shown = "; ".join(messages[:5]) + (f"; and {len(messages) - 5} more" if len(messages) > 5 else "")
+        raise ApplyError(
+            f"835 {reader.control_number} (trace {rem.trace_number}) does not balance, nothing was posted: "
+            f"{shown}. Review the file, then `edi replay FILE_ID --force` to post it as it is.",
+            {"st_control": reader.control_number, "claim_id": first.claim_id, "level": first.level,
+             "segment_id": "CLP" if first.claim_id else "BPR"})
+    rem.balanced, rem.forced, rem.balance_errors = False, True, messages
+    counts["remittances_forced"] += 1
+    log.warning("remittance_forced", file_id=ctx.file.id, remittance_id=rem.id, findings=len(messages))
+
+
 def _post_set(ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[str]) -> None:
+    """Post one 835 transaction set: duplicate check, claims a chunk at a time, balance, PLB."""
     s = ctx.session
     payment = reader.payment
-    key = _payer_key(reader)
-    trace = payment.trace_number[:80]
-    if s.scalar(select(Remittance.id).where(Remittance.payer_key == key, Remittance.trace_number == trace)):
-        for _ in reader:  # read to the SE so the next set starts cleanly
-            pass
-        counts["duplicate_remittances"] += 1
-        ctx.app.log.info("remittance_duplicate", file_id=ctx.file.id, st_control=reader.control_number,
-                         trace_number=trace)
+    key, trace = _payer_key(reader), payment.trace_number[:80]
+    if _already_posted(ctx, reader, key, trace, counts):
         return
     rem = Remittance(file_id=ctx.file.id, st_control=reader.control_number, payer_key=key,
                      payer_name=(reader.payer.name or None) and reader.payer.name[:80], trace_number=trace,
@@ -422,21 +423,7 @@ def _post_set(ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[st
             batch = []
     if batch:
         poster.post(batch)
-    findings = reader.balance()
-    if findings:
-        messages = [str(f) for f in findings]
-        if not ctx.force:
-            first = findings[0]
-            shown = "; ".join(messages[:5]) + (f"; and {len(messages) - 5} more" if len(messages) > 5 else "")
-            raise ApplyError(
-                f"835 {reader.control_number} (trace {trace}) does not balance, nothing was posted: {shown}. "
-                "Review the file, then `edi replay FILE_ID --force` to post it as it is.",
-                {"st_control": reader.control_number, "claim_id": first.claim_id, "level": first.level,
-                 "segment_id": "CLP" if first.claim_id else "BPR"})
-        rem.balanced, rem.forced, rem.balance_errors = False, True, messages
-        counts["remittances_forced"] += 1
-        ctx.app.log.warning("remittance_forced", file_id=ctx.file.id, remittance_id=rem.id,
-                            findings=len(messages))
+    _check_balance(ctx, reader, rem, counts)
     plb = [{"remittance_id": rem.id, "provider_id": p.provider_id[:50] or None, "fiscal_date": p.fiscal_date,
             "reason": p.reason[:4], "reference": p.reference[:80] or None, "amount": p.amount}
            for p in reader.provider_adjustments]
@@ -444,8 +431,8 @@ def _post_set(ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[st
         insert_rows(s, ProviderAdjustment, plb)
         counts["provider_adjustments"] += len(plb)
     counts["remittances_posted"] += 1
-    ctx.app.log.info("remittance_posted", file_id=ctx.file.id, remittance_id=rem.id,
-                     st_control=reader.control_number, trace_number=trace, amount=str(rem.amount))
+    log.info("remittance_posted", file_id=ctx.file.id, remittance_id=rem.id, st_control=reader.control_number,
+             trace_number=trace, amount=str(rem.amount))
 
 
 def apply_835(ctx: ApplyContext, data: bytes) -> dict[str, Any]:

@@ -91,7 +91,7 @@ class TestInbound:
     def test_bad_file_is_marked_failed_and_the_next_goes_on(self, app: App) -> None:
         """A file that is not X12 fails with its error; a good file after it is still processed."""
         result = IngestResult()
-        bad = ingest_bytes(app, "junk.x12", b"this is not an X12 file at all\n" * 5, result)
+        bad = ingest_bytes(app.config, app.uow, "junk.x12", b"this is not an X12 file at all\n" * 5, result)
         assert bad.state == "failed" and "does not start with an ISA" in (bad.error or "")
         assert (bad.error_position or {}).get("offset") == 0
         with app.transaction() as s:

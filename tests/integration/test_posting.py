@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from edi.x12 import open_x12
 from edi.x835 import Adjustment as Adj835
 from edi.x835 import ClaimPayment as Clp
-from edi.x835 import Remittance835, ServiceLine, build_835, parse_835
+from edi.x835 import EnvelopeSpec, Remittance835, ServiceLine, build_835, parse_835
 from models import (
     Adjustment,
     Claim,
@@ -30,9 +30,10 @@ from models import (
     UnmatchedPayment,
 )
 from pipelines.cli.app import App
+from pipelines.rules.lifecycle import ClaimStatus, transition
+from pipelines.rules.remittance import posting_outcome
 from pipelines.usecases.codes import describe
 from pipelines.usecases.ingest import IngestResult, ingest_bytes, process_file
-from pipelines.usecases.posting import claim_status
 from tests.conftest import FIXTURES
 
 D = Decimal
@@ -75,7 +76,7 @@ def fixture(name: str) -> bytes:
 
 def ingest(app: App, data: bytes, name: str = "in.835") -> tuple[File, IngestResult]:
     result = IngestResult()
-    f = ingest_bytes(app, name, data, result)
+    f = ingest_bytes(app.config, app.uow, name, data, result)
     return f, result
 
 
@@ -98,8 +99,8 @@ def remittance_text(claims: list[Clp], trace: str, amount: Decimal, isa: int) ->
     payment = dataclasses.replace(base.payment, amount=abs(amount), credit_debit="C" if amount >= 0 else "D",
                                   trace_number=trace)
     rem = Remittance835(payment, base.payer, base.payee, tuple(claims))
-    return build_835(rem, sender_id="PAYERSENDER", receiver_id="SUNRISE01", interchange_control_number=isa,
-                     group_control_number=isa, created=datetime(2026, 11, 21, 8, 0)).encode("latin-1")
+    return build_835(rem, envelope=EnvelopeSpec(isa_control=isa, gs_control=isa, created=datetime(2026, 11, 21, 8, 0),
+                                                sender="PAYERSENDER", receiver="SUNRISE01")).encode("latin-1")
 
 
 def negated(c: Clp, status: str) -> Clp:
@@ -258,7 +259,7 @@ class TestFileRules:
             add_claim(s, "C000900", [("L000900", "90837", (), "180.00")])
             add_claim(s, "C000901", [("L000901", "90834", (), "150.00")])
         f, _ = ingest(app, fixture("unbalanced"))
-        f2, counts = process_file(app, f.id, force=True)
+        f2, counts = process_file(app.config, app.uow, f.id, force=True)
         assert f2.state == "processed" and counts["remittances_forced"] == 1
         with app.transaction() as s:
             rem = s.scalars(select(Remittance)).one()
@@ -274,7 +275,7 @@ class TestFileRules:
         f, _ = ingest(app, fixture("payer_claim_line_cas"))
         _, again = ingest(app, fixture("payer_claim_line_cas"))
         assert again.duplicates == [f.id]
-        _, counts = process_file(app, f.id)
+        _, counts = process_file(app.config, app.uow, f.id)
         assert counts["duplicate_remittances"] == 1 and counts["claims_posted"] == 0
         assert count(app, ClaimPayment) == 1 and count(app, Adjustment) == 7
         assert one(app, "C000123").paid == D("217.50")
@@ -356,7 +357,7 @@ class TestStatusRules:
         """The status after posting follows CONTRACT section 6."""
         args: dict[str, Any] = {"frequency_code": "1", "net_paid": D("0"), "last_is_reversal": False,
                                 "net_adjustments": {}, "net_patient": D("0")} | kwargs
-        assert claim_status(**args) == expected
+        assert transition(ClaimStatus.SUBMITTED, posting_outcome(**args)) == expected
 
     def test_patient_responsibility_claim_posts_with_that_status(self, app: App) -> None:
         """A zero payment where the rest is PR leaves the claim patient_responsibility."""

@@ -14,10 +14,19 @@ from sqlalchemy import select
 
 from edi.x12 import InterchangeSpec, build_sets
 from edi.x277 import ClaimStatus, ClaimStatusReport, Party, Person, ProviderStatus, Status, build_277ca
-from edi.x999 import ElementError, GroupAck, SegmentError, Ta1, TransactionAck, build_999, build_ta1
+from edi.x999 import (
+    ElementError,
+    EnvelopeSpec,
+    GroupAck,
+    SegmentError,
+    Ta1,
+    TransactionAck,
+    build_999,
+    build_ta1,
+)
 from models import Claim, ClaimStatusEvent, Encounter, File
 from pipelines.cli.app import App
-from pipelines.usecases import files
+from pipelines.cli.inbound import cmd_show as cmd_file_show
 from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from pipelines.usecases.ledger import record_outbound
 from pipelines.usecases.outbound import allocate_controls, write_outbound
@@ -27,9 +36,10 @@ CH, US = "CLEARHOUSE", "SUNRISE01"
 _isa = itertools.count(500)
 
 
-def inbound_isa(sender: str = CH) -> InterchangeSpec:
+def inbound_isa(sender: str = CH, gs: int | None = None) -> EnvelopeSpec:
     """An envelope from the clearinghouse to us with a fresh control number (distinct file bytes)."""
-    return InterchangeSpec(sender_id=sender, receiver_id=US, date="261103", time="0915", control_number=next(_isa))
+    return EnvelopeSpec(isa_control=next(_isa), gs_control=gs, created=datetime(2026, 11, 3, 9, 15), sender=sender,
+                        receiver=US)
 
 
 def add_encounter(s: object, encounter_id: str, patient_id: str, *, payer_id: str = "AETNA",
@@ -73,7 +83,7 @@ def sent_837(app: App, sets: list[list[str]]) -> tuple[int, int, list[str]]:
             functional_id="HC", set_id="837", implementation="005010X222A1",
             bodies=[[["BHT", "0019", "00", "B1", "20261101", "1200", "CH"]] for _ in sts],
             group_control_number=controls.gs, first_transaction_number=controls.st)
-        f = write_outbound(app, s, kind="837P", text=text, controls=controls, st_controls=[("837", st) for st in sts])
+        f = write_outbound(app.config, s, kind="837P", text=text, controls=controls, st_controls=[("837", st) for st in sts])
         for st, claim_ids in zip(sts, sets, strict=True):
             for cid in claim_ids:
                 enc = add_encounter(s, f"E-{cid}", f"P-{cid}")
@@ -83,7 +93,7 @@ def sent_837(app: App, sets: list[list[str]]) -> tuple[int, int, list[str]]:
 
 
 def ingest(app: App, text: str, name: str = "in.x12") -> File:
-    return ingest_bytes(app, name, text.encode("latin-1"), IngestResult())
+    return ingest_bytes(app.config, app.uow, name, text.encode("latin-1"), IngestResult())
 
 
 def claims(app: App) -> dict[str, Claim]:
@@ -100,7 +110,7 @@ def events(app: App, claim_id: str) -> list[ClaimStatusEvent]:
 def file_show(app: App, file_id: int) -> dict[str, object]:
     out = io.StringIO()
     app.out, app.json = out, True
-    assert files.cmd_show(app, argparse.Namespace(file_id=file_id)) == 0
+    assert cmd_file_show(app, argparse.Namespace(file_id=file_id)) == 0
     app.json = False
     data: dict[str, object] = json.loads(out.getvalue())
     return data
@@ -116,7 +126,7 @@ class TestAcknowledgment999:
         ack = GroupAck.of("HC", str(gs), "005010X222A1", [
             TransactionAck("837", st1, "A"),
             TransactionAck("837", st2, "R", error_codes=("I5",), segment_errors=(NM1_ERROR,))])
-        inbound = ingest(app, build_999([ack], interchange=inbound_isa(), group_control_number=9))
+        inbound = ingest(app, build_999([ack], envelope=inbound_isa(gs=9)))
         assert inbound.state == "processed", inbound.error
         got = claims(app)
         assert got["C000001"].status == "submitted"
@@ -145,7 +155,7 @@ class TestAcknowledgment999:
         file_id, gs, sts = sent_837(app, [["C000011"], ["C000012"]])
         ack = GroupAck.of("HC", str(gs), "005010X222A1",
                           [TransactionAck("837", st, code) for st, code in zip(sts, codes, strict=True)])
-        assert ingest(app, build_999([ack], interchange=inbound_isa(), group_control_number=9)).state == "processed"
+        assert ingest(app, build_999([ack], envelope=inbound_isa(gs=9))).state == "processed"
         shown = file_show(app, file_id)
         assert shown["state"] == file_state
         assert [t["state"] for t in shown["transactions"]] == set_states  # type: ignore[attr-defined]
@@ -162,7 +172,7 @@ class TestAcknowledgment999:
             for cid, st in (("C000123", "0001"), ("C000124", "0002"), ("C000125", "0002")):
                 add_claim(s, cid, add_encounter(s, f"E-{cid}", f"P-{cid}"), file_id=f.id, st_control=st)
         data = (FIXTURES / "999" / "rejected_partial.x12").read_bytes()
-        assert ingest_bytes(app, "999.x12", data, IngestResult()).state == "processed"
+        assert ingest_bytes(app.config, app.uow, "999.x12", data, IngestResult()).state == "processed"
         got = claims(app)
         assert got["C000123"].status == "submitted"
         assert "NM1" in (got["C000124"].status_reason or "") and "CLM" not in (got["C000124"].status_reason or "")
@@ -172,7 +182,7 @@ class TestAcknowledgment999:
     def test_999_for_a_file_never_sent_fails_naming_the_control_number(self, app: App) -> None:
         """A 999 whose group control number matches no outbound file fails the inbound file, naming GS06."""
         ack = GroupAck.of("HC", "777", "005010X222A1", [TransactionAck("837", "0001", "A")])
-        f = ingest(app, build_999([ack], interchange=inbound_isa(), group_control_number=9))
+        f = ingest(app, build_999([ack], envelope=inbound_isa(gs=9)))
         assert f.state == "failed"
         assert "777" in (f.error or "")
 
@@ -180,7 +190,7 @@ class TestAcknowledgment999:
         """An AK2 whose ST02 is not in the acknowledged file fails the inbound file, naming the ST02."""
         _, gs, _ = sent_837(app, [["C000021"]])
         ack = GroupAck.of("HC", str(gs), "005010X222A1", [TransactionAck("837", "0999", "A")])
-        f = ingest(app, build_999([ack], interchange=inbound_isa(), group_control_number=9))
+        f = ingest(app, build_999([ack], envelope=inbound_isa(gs=9)))
         assert f.state == "failed" and "0999" in (f.error or "")
         assert claims(app)["C000021"].status == "submitted"
 
@@ -192,7 +202,7 @@ class TestTa1:
         with app.transaction() as s:
             isa = (s.get(File, file_id) or File()).isa_control or ""
         ta1 = Ta1(isa, date(2026, 11, 3), "0916", "R", "006")
-        assert ingest(app, build_ta1(ta1, interchange=inbound_isa())).state == "processed"
+        assert ingest(app, build_ta1(ta1, envelope=inbound_isa())).state == "processed"
         shown = file_show(app, file_id)
         assert shown["state"] == "rejected"
         assert "Invalid interchange sender ID" in str(shown["error"])
@@ -204,13 +214,13 @@ class TestTa1:
         with app.transaction() as s:
             isa = (s.get(File, file_id) or File()).isa_control or ""
         assert ingest(app, build_ta1(Ta1(isa, date(2026, 11, 3), "0916", "A", "000"),
-                                     interchange=inbound_isa())).state == "processed"
+                                     envelope=inbound_isa())).state == "processed"
         assert file_show(app, file_id)["state"] == "built"
         assert claims(app)["C000032"].status == "submitted"
 
     def test_ta1_for_unknown_interchange_fails(self, app: App) -> None:
         """The fixture TA1 names ISA13 000000042, which we never sent: the file fails naming it."""
-        f = ingest_bytes(app, "ta1.x12", (FIXTURES / "ta1" / "rejected.x12").read_bytes(), IngestResult())
+        f = ingest_bytes(app.config, app.uow, "ta1.x12", (FIXTURES / "ta1" / "rejected.x12").read_bytes(), IngestResult())
         assert f.state == "failed" and "000000042" in (f.error or "")
 
 
@@ -227,7 +237,7 @@ def _277ca(*claim_statuses: ClaimStatus) -> str:
         providers=(ProviderStatus(Party("SUNRISE", "1234567893", "XX"), claim_statuses, "0", (ok,)),),
         created=date(2026, 11, 3), reference="R1", source_trace="T1", receipt_date=date(2026, 11, 2),
         process_date=date(2026, 11, 3), receiver_trace="B1", receiver_statuses=(ok,))
-    return build_277ca([report], interchange=inbound_isa(), group_control_number=5)
+    return build_277ca([report], envelope=inbound_isa(gs=5))
 
 
 ACCEPT = Status("A2", "20", "PR", date(2026, 11, 3), "WQ", Decimal("180"))
@@ -238,7 +248,7 @@ class Test277CA:
     def test_fixture_accepts_two_claims_and_rejects_one(self, app: App) -> None:
         """The fixture 277CA accepts C000123 and C000124 with payer claim numbers and rejects C000125 with reasons."""
         sent_837(app, [["C000123", "C000124", "C000125"]])
-        f = ingest_bytes(app, "277ca.x12", (FIXTURES / "277ca" / "accepted_rejected.x12").read_bytes(),
+        f = ingest_bytes(app.config, app.uow, "277ca.x12", (FIXTURES / "277ca" / "accepted_rejected.x12").read_bytes(),
                          IngestResult())
         assert f.state == "processed", f.error
         got = claims(app)
@@ -286,7 +296,7 @@ class Test277CA:
         """A claim id we never sent is counted unmatched; the known claim is still applied and the file processed."""
         sent_837(app, [["C000071"]])
         result = IngestResult()
-        f = ingest_bytes(app, "x.x12", _277ca(_claim("C000071", ACCEPT), _claim("C999999", ACCEPT)).encode(), result)
+        f = ingest_bytes(app.config, app.uow, "x.x12", _277ca(_claim("C000071", ACCEPT), _claim("C999999", ACCEPT)).encode(), result)
         assert f.state == "processed"
         assert result.counts["claims_unmatched"] == 1 and result.counts["claims_accepted"] == 1
         assert claims(app)["C000071"].status == "accepted"
