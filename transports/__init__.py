@@ -19,6 +19,7 @@ from transports.base import ARCHIVE_FOLDER, Mailbox, RemoteFile
 from transports.errors import (
     AuthError,
     ConnectError,
+    DiskFull,
     HostKeyError,
     SizeMismatch,
     TransferError,
@@ -32,6 +33,7 @@ __all__ = [
     "ARCHIVE_FOLDER",
     "AuthError",
     "ConnectError",
+    "DiskFull",
     "HostKeyError",
     "LocalMailbox",
     "Mailbox",

@@ -9,6 +9,7 @@ The tree::
     ├── AuthError           the private key could not be read or was not accepted
     ├── TransferError       the server refused an operation (missing file or folder, permission),
     │   │                   or a transfer could not be verified
+    │   ├── DiskFull        the server has no space left for an upload (nothing stored under its name)
     │   └── SizeMismatch    [transient] the bytes read differ in size from what the server listed
     └── UnsafeName          a folder or file name that would leave its folder ("..", "/", NUL, ...)
 
@@ -24,6 +25,7 @@ from typing import ClassVar
 __all__ = [
     "AuthError",
     "ConnectError",
+    "DiskFull",
     "HostKeyError",
     "SizeMismatch",
     "TransferError",
@@ -54,6 +56,13 @@ class AuthError(TransportError):
 
 class TransferError(TransportError):
     """The server refused an operation on a file or folder, or a transfer did not verify."""
+
+
+class DiskFull(TransferError):
+    """The server ran out of space while an upload was written; nothing replaced the file's name.
+
+    Not retried at once: space has to be freed on the server first (the next run tries again).
+    """
 
 
 class SizeMismatch(TransferError):

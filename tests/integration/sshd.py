@@ -12,6 +12,12 @@ world-writable folders such as /tmp), and removes it again afterwards::
 The login user is root (``PermitRootLogin prohibit-password``: keys only) with
 ``ForceCommand internal-sftp``, so nothing is added to the system's users. Needs root and
 openssh-server; ``unavailable_reason()`` says why not when either is missing.
+
+For fault tests: ``start_sshd(sftp_flags="-P posix-rename")`` gives a server whose sftp-server
+denies requests (``man sftp-server``), and ``SshdServer.mount_tmpfs()`` puts a tiny filesystem
+under the mailbox (a full disk). ``stop()`` unmounts what is still mounted, ends every session
+(children before their parents, so none is left behind as an orphan) and removes the folder.
+``StallProxy`` is a loopback TCP proxy to put in front of a server, to make it slow or silent.
 """
 
 from __future__ import annotations
@@ -20,16 +26,28 @@ import contextlib
 import os
 import pwd
 import secrets
+import select
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-__all__ = ["SSHD", "SshdServer", "generate_key", "running_sshd", "start_sshd", "unavailable_reason"]
+__all__ = [
+    "SSHD",
+    "MountRefused",
+    "SshdServer",
+    "StallProxy",
+    "generate_key",
+    "running_sshd",
+    "start_sshd",
+    "unavailable_reason",
+]
 
 SSHD = Path("/usr/sbin/sshd")
 STATE_ROOT = Path("/var/lib/edi-test-sshd")
@@ -80,12 +98,26 @@ def _children() -> dict[int, list[int]]:
 
 
 def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, parents before their children."""
     tree, found, todo = _children(), [], [pid]
     while todo:
-        for child in tree.get(todo.pop(), []):
+        for child in tree.get(todo.pop(0), []):
             found.append(child)
             todo.append(child)
     return found
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (reaped, or a zombie waiting for its parent)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
+class MountRefused(RuntimeError):
+    """The tmpfs for a full-disk test could not be mounted (no privilege to mount here)."""
 
 
 @dataclass
@@ -103,6 +135,7 @@ class SshdServer:
     host: str = HOST
     base: str = BASE
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _mounts: list[Path] = field(default_factory=list, repr=False)
 
     @property
     def url(self) -> str:
@@ -120,32 +153,77 @@ class SshdServer:
         return _descendants(self.pid)
 
     def kill_sessions(self) -> int:
-        """SIGKILL every connection's sshd processes, cutting the clients off; returns how many."""
+        """SIGKILL every connection's sshd processes, cutting the clients off; returns how many.
+
+        The deepest processes go first and each is waited for (up to 2 s), so its parent is still
+        there to reap it: none is orphaned to init, which does not reap here.
+        """
         pids = self.session_pids()
-        for pid in pids:
+        for pid in reversed(pids):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 2
+            while not _gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
         return len(pids)
+
+    def mount_tmpfs(self, folder: str, size: str = "256k") -> Path:
+        """Mount a fresh tmpfs of ``size`` at ``mailbox/folder`` (made if needed); MountRefused if
+        this machine does not let us mount. ``unmount()`` or ``stop()`` takes it away again."""
+        target = self.mailbox_dir / folder
+        target.mkdir(mode=0o700, exist_ok=True)
+        pw = pwd.getpwnam(self.username)
+        result = subprocess.run(
+            [
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                f"size={size},mode=0700,uid={pw.pw_uid},gid={pw.pw_gid}",
+                "tmpfs",
+                str(target),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise MountRefused(
+                f"cannot mount a tmpfs at {target}: {result.stderr.strip() or result.returncode}"
+            )
+        self._mounts.append(target)
+        return target
+
+    def unmount(self, target: Path) -> None:
+        """Unmount a tmpfs from ``mount_tmpfs`` (lazily if it is busy) and remove its folder."""
+        if target in self._mounts:
+            self._mounts.remove(target)
+        if subprocess.run(["umount", str(target)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(target)], capture_output=True, check=True)
+        target.rmdir()
 
     def log(self) -> str:
         """What sshd has written to stderr so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        """Stop sshd and its sessions, and remove the whole state folder."""
-        if self._proc is not None:
-            self.kill_sessions()
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=5)
-            self._proc = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Stop sshd and its sessions, unmount what is still mounted, and remove the state folder."""
+        try:
+            for target in list(self._mounts):
+                self.unmount(target)
+        finally:
+            if self._proc is not None:
+                self.kill_sessions()
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait(timeout=5)
+                self._proc = None
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _config(root: Path, port: int, username: str, extra: list[str]) -> str:
+def _config(root: Path, port: int, username: str, sftp_flags: str, extra: list[str]) -> str:
     lines = [
         f"Port {port}",
         f"ListenAddress {HOST}",
@@ -169,7 +247,7 @@ def _config(root: Path, port: int, username: str, extra: list[str]) -> str:
         "LogLevel VERBOSE",
         "Subsystem sftp internal-sftp",
         f"ChrootDirectory {root / 'chroot'}",
-        "ForceCommand internal-sftp -u 0077",
+        f"ForceCommand internal-sftp -u 0077 {sftp_flags}".rstrip(),
         *extra,
     ]
     return "\n".join(lines) + "\n"
@@ -193,8 +271,11 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, deadline: float) -> bo
     return False
 
 
-def start_sshd(username: str = "root") -> SshdServer:
-    """Set up a fresh state folder and start sshd on a free port; raises RuntimeError if it fails."""
+def start_sshd(username: str = "root", *, sftp_flags: str = "") -> SshdServer:
+    """Set up a fresh state folder and start sshd on a free port; raises RuntimeError if it fails.
+
+    ``sftp_flags`` are added to ``internal-sftp`` (e.g. ``-P posix-rename`` to deny that request).
+    """
     reason = unavailable_reason()
     if reason:
         raise RuntimeError(reason)
@@ -224,9 +305,10 @@ def start_sshd(username: str = "root") -> SshdServer:
             port = _free_port()
             # Newer OpenSSH (9.8+) penalises sources whose sessions crash or fail auth; the tests
             # do both on purpose, so exempt loopback where the option exists.
-            config.write_text(_config(root, port, username, ["PerSourcePenaltyExemptList 127.0.0.1"]))
+            exempt = ["PerSourcePenaltyExemptList 127.0.0.1"]
+            config.write_text(_config(root, port, username, sftp_flags, exempt))
             if not _config_ok(config):
-                config.write_text(_config(root, port, username, []))
+                config.write_text(_config(root, port, username, sftp_flags, []))
             with log_path.open("ab") as log:
                 proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stderr=log, stdout=log)
             if _wait_ready(proc, port, time.monotonic() + 10):
@@ -253,10 +335,133 @@ def start_sshd(username: str = "root") -> SshdServer:
 
 
 @contextlib.contextmanager
-def running_sshd(username: str = "root") -> Iterator[SshdServer]:
+def running_sshd(username: str = "root", *, sftp_flags: str = "") -> Iterator[SshdServer]:
     """A started sshd, stopped and removed on exit."""
-    server = start_sshd(username)
+    server = start_sshd(username, sftp_flags=sftp_flags)
     try:
         yield server
     finally:
         server.stop()
+
+
+# -- a loopback proxy that makes a server slow or silent -------------------------------------------
+
+
+@dataclass
+class _Pair:
+    """One proxied connection: the client's socket, the socket to sshd, and its state."""
+
+    client: socket.socket
+    server: socket.socket
+    stalled: bool = False
+    moved: dict[str, int] = field(default_factory=lambda: {"to_server": 0, "to_client": 0})
+
+    def close(self) -> None:
+        for sock in (self.client, self.server):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+class StallProxy:
+    """A loopback TCP proxy in front of the test sshd that can slow down or stall the traffic.
+
+    ``delay``: seconds each chunk from the server is held before the client gets it.
+    ``stall()``: every connection, open or new, stops moving bytes both ways (they wait in the
+    kernel buffers, as with a server that stopped answering). ``stall_after(to_server=N)`` (or
+    ``to_client``): the next connection to move N bytes that way stalls. The proxy stops itself
+    after ``lifetime`` seconds and on ``close()``, closing every connection.
+    """
+
+    def __init__(self, upstream: tuple[str, int], *, lifetime: float = 60.0) -> None:
+        self.upstream = upstream
+        self.delay = 0.0
+        self._stall_new = False
+        self._limits: dict[str, int | None] = {"to_server": None, "to_client": None}
+        self._deadline = time.monotonic() + lifetime
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._pairs: list[_Pair] = []
+        self._threads: list[threading.Thread] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._spawn(self._accept_loop)
+
+    @property
+    def connections(self) -> int:
+        """How many connections the proxy has accepted."""
+        return len(self._pairs)
+
+    def stall(self) -> None:
+        with self._lock:
+            self._stall_new = True
+            for pair in self._pairs:
+                pair.stalled = True
+
+    def stall_after(self, *, to_server: int | None = None, to_client: int | None = None) -> None:
+        self._limits = {"to_server": to_server, "to_client": to_client}
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _done(self) -> bool:
+        return self._stop.is_set() or time.monotonic() > self._deadline
+
+    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name="stall-proxy")
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept_loop(self) -> None:
+        try:
+            while not self._done():
+                if not select.select([self._listener], [], [], 0.05)[0]:
+                    continue
+                client, _ = self._listener.accept()
+                try:
+                    server = socket.create_connection(self.upstream, timeout=5)
+                except OSError:
+                    client.close()
+                    continue
+                server.settimeout(None)
+                with self._lock:
+                    pair = _Pair(client, server, stalled=self._stall_new)
+                    self._pairs.append(pair)
+                self._spawn(self._pump, pair, client, server, "to_server")
+                self._spawn(self._pump, pair, server, client, "to_client")
+        finally:
+            self._listener.close()
+            with self._lock:
+                for pair in self._pairs:
+                    pair.close()
+
+    def _flowing(self, pair: _Pair) -> bool:
+        """Wait while ``pair`` is stalled; False once the proxy is stopping."""
+        while pair.stalled and not self._done():
+            time.sleep(0.02)
+        return not self._done()
+
+    def _pump(self, pair: _Pair, src: socket.socket, dst: socket.socket, direction: str) -> None:
+        try:
+            while self._flowing(pair):
+                if not select.select([src], [], [], 0.05)[0]:
+                    continue
+                data = src.recv(65536)
+                if not data:
+                    break
+                if direction == "to_client" and self.delay and self._stop.wait(self.delay):
+                    break
+                if not self._flowing(pair):
+                    break
+                dst.sendall(data)
+                pair.moved[direction] += len(data)
+                limit = self._limits[direction]
+                if limit is not None and pair.moved[direction] >= limit:
+                    self._limits[direction] = None
+                    pair.stalled = True
+        except OSError:
+            pass
+        finally:
+            pair.close()
