@@ -22,6 +22,7 @@ from edi.x835 import (
     Adjustment,
     ClaimPayment,
     Contact,
+    EnvelopeSpec,
     Name,
     Party,
     Payment,
@@ -160,8 +161,8 @@ def write_file(path: str | Path, claims: int, seed: int, *, per_set: int = 10_00
     size = 0
     with open(path, "w", encoding="latin-1", newline="") as out:
         for k, rem in enumerate(generate(claims, seed, per_set=per_set), start=1):
-            text = build_835(rem, sender_id="PAYERSENDER", receiver_id="SUNRISE01", interchange_control_number=k,
-                             group_control_number=k, created=datetime(2026, 11, 20, 8, 0))
+            text = build_835(rem, envelope=EnvelopeSpec(isa_control=k, gs_control=k, created=datetime(2026, 11, 20, 8, 0),
+                                                        sender="PAYERSENDER", receiver="SUNRISE01"))
             out.write(text)
             size += len(text)
     return size

@@ -1,7 +1,7 @@
 """Any X12 file as a JSON-ready tree (``edi inspect``): envelopes, and each set's parsed content.
 
-Sets with a parser print their parsed content (CONTRACT section 6); the others (837, 270, 276)
-print their envelope facts and segment count.
+Every set with a parser prints its parsed content (CONTRACT section 6): 835, 999, 277/277CA, 271,
+and the 837P, 270 and 276 we send; any other set prints its envelope facts and segment count.
 """
 
 from __future__ import annotations
@@ -10,19 +10,25 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from edi.x12 import Envelope, Interchange, TransactionSet
+from edi.x270 import inspect_270
 from edi.x271 import inspect_271
+from edi.x276 import inspect_276
 from edi.x277 import inspect_277
 from edi.x835 import inspect_835
+from edi.x837p import inspect_837p
 from edi.x999 import inspect_999, inspect_ta1
 
 __all__ = ["INSPECTORS", "inspect_stream"]
 
-# set id -> the parser that prints it; the other sets (837, 270, 276) print their envelope facts
+# set id -> the parser that prints it; any other set prints its envelope facts
 INSPECTORS: dict[str, Callable[[TransactionSet], dict[str, Any]]] = {
     "835": inspect_835,
     "999": inspect_999,
     "277": inspect_277,
     "271": inspect_271,
+    "837": inspect_837p,
+    "270": inspect_270,
+    "276": inspect_276,
 }
 
 

@@ -1,4 +1,4 @@
-"""270 eligibility inquiry builder, 005010X279A1.
+"""270 eligibility inquiry (005010X279A1): builder, parser and ``edi inspect`` JSON.
 
 One functional group per file; in it, transaction sets of this shape::
 
@@ -18,47 +18,58 @@ The person asked about (the subscriber, or the dependent) carries the trace numb
 date of service (DTP*291) and one EQ per service type (MH, health benefit plan coverage for
 mental health, by default).
 
-Parties, subscribers and patients reuse the dataclasses of :mod:`edi.x837p`.
+Parties, subscribers and patients reuse the dataclasses of :mod:`edi.x837p`. The builder names the
+guide's loops (``_loop_2000a_information_source``, ...).
+
+Reading: :func:`parse_270` returns an :class:`EligibilityRequest` with one
+:class:`EligibilityInquiry` per person asked about (its trace number, subscriber, dependent, date
+of service and service types); :func:`inspect_270` is its ``edi inspect`` JSON.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from typing import Any
 
-from edi.errors import BuildError
-from edi.x12 import (
-    Element,
-    TransactionSpec,
-)
-from edi.x837p import (
-    Patient,
-    Payer,
+from edi._envelope import (
+    EnvelopeSpec,
     Receiver,
     Submitter,
-    Subscriber,
-    check_control,
     check_npi,
-    check_usage,
     clean_text,
     d8,
     demographics,
     envelope_times,
     first_duplicate,
     ident,
+    numbered,
+    party_ids,
     person_name,
     write_interchange,
 )
+from edi._read import Entity, Person, entity, error, period, person
+from edi._read import demographics as read_demographics
+from edi.errors import BuildError
+from edi.x12 import Element, Segment, TransactionSet, element, parse_d8
+from edi.x837p.model import Patient, Payer, Subscriber
 
 __all__ = [
     "IMPLEMENTATION",
     "SERVICE_TYPES",
     "Batch270",
+    "EligibilityInquiry",
+    "EligibilityRequest",
+    "Entity",
+    "EnvelopeSpec",
     "InformationReceiver",
     "Inquiry270",
+    "Person",
     "build_270",
+    "inspect_270",
+    "parse_270",
     "plan_sets",
 ]
 
@@ -158,33 +169,45 @@ def plan_sets(inquiries: Sequence[Inquiry270]) -> list[list[Inquiry270]]:
     return sets
 
 
-def _control(st_control: str, offset: int) -> str:
-    number = f"{int(st_control) + offset:0{len(st_control)}d}"
-    if len(number) > 9:
-        raise BuildError("ST02 control numbers run past 9 digits", segment_id="ST", element=2)
-    return number
+def _loop_2000a_information_source(payer: Payer) -> list[list[Element]]:
+    payer_name = clean_text(payer.name, 60)
+    if not payer_name:
+        raise BuildError("payer name is missing", segment_id="NM1", element=3)
+    return [["HL", "1", None, "20", "1"],
+            ["NM1", "PR", "2", payer_name, None, None, None, None, "PI",
+             ident(payer.payer_id, what="payer id", max_len=80)]]
 
 
-def build_270(
-    batch: Batch270,
-    *,
-    isa_control: int,
-    gs_control: int,
-    st_control: str,
-    created: datetime,
-    usage: str = "T",
-    newline: bool = True,
-) -> str:
-    """The 270 file for ``batch``: one group, the sets of :func:`plan_sets`, ST02 from ``st_control`` up."""
-    check_usage(usage)
-    check_control(st_control)
+def _loop_2000b_information_receiver(name: str, npi: str) -> list[list[Element]]:
+    return [["HL", "2", "1", "21", "1"], ["NM1", "1P", "2", name, None, None, None, None, "XX", npi]]
+
+
+def _loop_2000c_2000d(inquiries: Sequence[Inquiry270], originator: str) -> list[list[Element]]:
+    """The subscribers (HL 22) and dependents (HL 23) of one set, HL numbers from 3."""
+    body: list[list[Element]] = []
+    hl = 2
+    for q in inquiries:
+        hl += 1
+        sub_hl = hl
+        body.append(["HL", str(sub_hl), "2", "22", "1" if q.patient else "0"])
+        subscriber_segs, dependent_segs = _inquiry_segments(q, originator)
+        body += subscriber_segs
+        if dependent_segs:
+            hl += 1
+            body.append(["HL", str(hl), str(sub_hl), "23", "0"])
+            body += dependent_segs
+    return body
+
+
+def build_270(batch: Batch270, *, envelope: EnvelopeSpec, newline: bool = True) -> str:
+    """The 270 file for ``batch``: one group, the sets of :func:`plan_sets`, ST02 from ``envelope.st_control`` up."""
+    envelope.check()
     if not batch.inquiries:
         raise BuildError("the batch has no inquiries")
     dup = first_duplicate(q.trace_number for q in batch.inquiries)
     if dup is not None:
         raise BuildError(f"trace {dup}: trace number appears twice in the batch", segment_id="TRN", element=2)
-    sender = ident(batch.submitter.id, what="submitter id", max_len=15)
-    receiver = ident(batch.receiver.id, what="receiver id", max_len=15)
+    sender, receiver = party_ids(batch)
     ir = batch.information_receiver
     npi = check_npi(ir.npi, what="information receiver")
     tax_id = ir.tax_id.replace("-", "")
@@ -194,35 +217,160 @@ def build_270(
     ir_name = clean_text(ir.name, 60)
     if not ir_name:
         raise BuildError("information receiver name is missing", segment_id="NM1", element=3)
-    isa_date, date8, hhmm = envelope_times(created)
+    _isa_date, date8, hhmm = envelope_times(envelope.created)
     reference = ident(batch.batch_reference, what="batch reference", max_len=50)
-    transactions: list[TransactionSpec] = []
-    for n, inquiries in enumerate(plan_sets(batch.inquiries)):
-        payer = inquiries[0].payer
-        payer_name = clean_text(payer.name, 60)
-        if not payer_name:
-            raise BuildError("payer name is missing", segment_id="NM1", element=3)
-        body: list[list[Element]] = [
-            ["BHT", "0022", "13", reference, date8, hhmm],
-            ["HL", "1", None, "20", "1"],
-            ["NM1", "PR", "2", payer_name, None, None, None, None, "PI",
-             ident(payer.payer_id, what="payer id", max_len=80)],
-            ["HL", "2", "1", "21", "1"],
-            ["NM1", "1P", "2", ir_name, None, None, None, None, "XX", npi],
-        ]
-        hl = 2
-        for q in inquiries:
-            hl += 1
-            sub_hl = hl
-            body.append(["HL", str(sub_hl), "2", "22", "1" if q.patient else "0"])
-            subscriber_segs, dependent_segs = _inquiry_segments(q, originator)
-            body += subscriber_segs
-            if dependent_segs:
-                hl += 1
-                body.append(["HL", str(hl), str(sub_hl), "23", "0"])
-                body += dependent_segs
-        transactions.append(TransactionSpec("270", _control(st_control, n), body, IMPLEMENTATION))
+    bodies: list[list[list[Element]]] = [[["BHT", "0022", "13", reference, date8, hhmm],
+               *_loop_2000a_information_source(inquiries[0].payer),
+               *_loop_2000b_information_receiver(ir_name, npi),
+               *_loop_2000c_2000d(inquiries, originator)]
+              for inquiries in plan_sets(batch.inquiries)]
+    return write_interchange(envelope, "HS", IMPLEMENTATION, numbered(envelope, "270", bodies, IMPLEMENTATION),
+                             sender=sender, receiver=receiver, newline=newline)
 
-    return write_interchange("HS", IMPLEMENTATION, transactions, sender=sender, receiver=receiver,
-                             created=created, isa_control=isa_control, gs_control=gs_control, usage=usage,
-                             newline=newline)
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityInquiry:
+    """One person asked about: the subscriber (2100C), the dependent (2100D) when there is one,
+    the trace (TRN02, and TRN03 who assigned it), the date of service (DTP*291) and the EQ01s."""
+
+    trace_number: str
+    subscriber: Person
+    patient: Person | None = None
+    trace_originator: str | None = None
+    service_date: date | None = None
+    service_date_end: date | None = None
+    service_types: tuple[str, ...] = ()
+
+    @property
+    def level(self) -> str:
+        """``subscriber`` when the subscriber is the patient, else ``dependent``."""
+        return "subscriber" if self.patient is None else "dependent"
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityRequest:
+    """One 270 transaction set: BHT, the payer asked (2100A), the provider asking (2100B), the inquiries."""
+
+    reference: str
+    created: date | None
+    created_time: str
+    source: Entity
+    receiver: Entity
+    inquiries: tuple[EligibilityInquiry, ...]
+    purpose: str = "13"
+
+    @property
+    def payer_id(self) -> str:
+        return self.source.id or ""
+
+
+class _Reader:
+    """One pass over a 270 set; ``person`` is the subscriber or dependent being read, ``asked`` its inquiry."""
+
+    def __init__(self, ts: TransactionSet) -> None:
+        self.n = ts.segment_number - 1
+        self.st_number = ts.segment_number
+        self.head: dict[str, Any] = {}
+        self.level = ""
+        self.subscriber: Person | None = None
+        self.dependent: Person | None = None
+        self.asked: dict[str, Any] | None = None
+        self.inquiries: list[EligibilityInquiry] = []
+
+    def read(self, segments: Iterable[Segment]) -> EligibilityRequest:
+        for seg in segments:
+            self.n += 1
+            sid = seg[0]
+            if sid == "BHT":
+                self.head.update(purpose=element(seg, 2), reference=element(seg, 3), created_time=element(seg, 5),
+                                 created=parse_d8(element(seg, 4), self.n, "BHT", 4) if element(seg, 4) else None)
+            elif sid == "HL":
+                self.close()
+                self.level = element(seg, 3)
+                self.dependent = None
+                if self.level == "22":
+                    self.subscriber = None
+            elif sid == "NM1":
+                self.nm1(seg)
+            elif sid == "TRN":
+                self.asked = {"trace_number": element(seg, 2), "trace_originator": element(seg, 3) or None,
+                              "service_types": [], "n": self.n}
+            elif sid == "DMG":
+                self.dmg(seg)
+            elif sid == "DTP" and element(seg, 1) == "291" and self.asked is not None:
+                self.asked["service_date"], self.asked["service_date_end"] = period(seg, self.n)
+            elif sid == "EQ" and self.asked is not None:
+                self.asked["service_types"].append(element(seg, 1))
+        self.close()
+        return self.request()
+
+    def nm1(self, seg: Segment) -> None:
+        level = self.level
+        if level in ("20", "21"):
+            self.head["source" if level == "20" else "receiver"] = entity(seg)
+        elif level == "22":
+            self.subscriber = person(seg)
+        elif level == "23":
+            self.dependent = person(seg)
+
+    def dmg(self, seg: Segment) -> None:
+        target = self.dependent if self.level == "23" else self.subscriber
+        if target is None:
+            return
+        dob, sex = read_demographics(seg, self.n)
+        updated = Person(target.last_name, target.first_name, target.member_id, dob, sex)
+        if self.level == "23":
+            self.dependent = updated
+        else:
+            self.subscriber = updated
+
+    def close(self) -> None:
+        asked, self.asked = self.asked, None
+        if asked is None:
+            return
+        n = asked.pop("n")
+        if self.subscriber is None:
+            raise error("270 inquiry (TRN) without a subscriber name", n, ["TRN"], 0, "NM1*IL in loop 2100C")
+        if not asked["trace_number"]:
+            raise error("270 TRN02 is empty", n, ["TRN"], 2, "a trace number")
+        asked["service_types"] = tuple(asked["service_types"])
+        self.inquiries.append(EligibilityInquiry(subscriber=self.subscriber, patient=self.dependent, **asked))
+
+    def request(self) -> EligibilityRequest:
+        st: Segment = ["ST"]
+        head = self.head
+        if "reference" not in head:
+            raise error("270 set has no BHT", self.st_number, st, 0, "BHT")
+        for key, loop in (("source", "NM1*PR in loop 2100A"), ("receiver", "NM1*1P in loop 2100B")):
+            if key not in head or (key == "source" and not head[key].id):
+                raise error(f"270 set has no {'payer id' if key == 'source' else 'information receiver'}",
+                            self.st_number, st, 0, loop)
+        if not self.inquiries:
+            raise error("270 set has no inquiry", self.st_number, st, 0, "TRN in loop 2000C or 2000D")
+        return EligibilityRequest(reference=head["reference"], created=head["created"],
+                                  created_time=head["created_time"], source=head["source"],
+                                  receiver=head["receiver"], inquiries=tuple(self.inquiries), purpose=head["purpose"])
+
+
+def parse_270(ts: TransactionSet) -> EligibilityRequest:
+    """Parse one 270 (005010X279A1) transaction set; TransactionError with the position when it is broken."""
+    return _Reader(ts).read(ts.segments)
+
+
+def inspect_270(ts: TransactionSet) -> dict[str, Any]:
+    """The ``edi inspect --json`` form of a 270: the inquiries with their trace numbers (no names)."""
+    r = parse_270(ts)
+    return {
+        "set": "270", "control_number": ts.control_number, "implementation": ts.implementation,
+        "reference": r.reference, "created": r.created.isoformat() if r.created else None,
+        "payer": {"name": r.source.name, "id": r.source.id},
+        "receiver": {"name": r.receiver.name, "id": r.receiver.id},
+        "inquiries": [{"trace_number": q.trace_number, "level": q.level,
+                       "service_date": q.service_date.isoformat() if q.service_date else None,
+                       "service_types": list(q.service_types)} for q in r.inquiries],
+    }

@@ -18,15 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from edi._envelope import EnvelopeSpec, interchange_spec, numbered, write_interchange
 from edi.errors import BuildError, TransactionError
 from edi.x12 import (
     DEFAULT_DELIMITERS,
     Delimiters,
-    InterchangeSpec,
     Segment,
     TransactionSet,
     build_interchange,
-    build_sets,
     element,
     format_segment,
     optional,
@@ -36,11 +35,13 @@ __all__ = [
     "ACK_CODES",
     "GROUP_ERROR_CODES",
     "ELEMENT_ERROR_CODES",
+    "IMPLEMENTATION",
     "SEGMENT_ERROR_CODES",
     "TA1_ACK_CODES",
     "TA1_NOTE_CODES",
     "TRANSACTION_ERROR_CODES",
     "ElementError",
+    "EnvelopeSpec",
     "GroupAck",
     "SegmentError",
     "Ta1",
@@ -540,35 +541,35 @@ def _ack_body(ack: GroupAck) -> list[list[str | Sequence[str] | None]]:
 def build_999(
     acks: Sequence[GroupAck],
     *,
-    interchange: InterchangeSpec,
-    group_control_number: int,
-    first_transaction_number: int = 1,
+    envelope: EnvelopeSpec,
     delimiters: Delimiters = DEFAULT_DELIMITERS,
     newline: bool = True,
 ) -> str:
     """One interchange with one 999 transaction set per acknowledged functional group."""
     if not acks:
         raise BuildError("a 999 interchange needs at least one group acknowledgment", segment_id="AK1")
-    return build_sets(interchange, functional_id="FA", set_id="999", implementation=IMPLEMENTATION,
-                      bodies=[_ack_body(a) for a in acks], group_control_number=group_control_number,
-                      first_transaction_number=first_transaction_number, delimiters=delimiters, newline=newline)
+    envelope.check()
+    bodies = [_ack_body(a) for a in acks]
+    return write_interchange(envelope, "FA", IMPLEMENTATION, numbered(envelope, "999", bodies, IMPLEMENTATION),
+                             delimiters=delimiters, newline=newline)
 
 
 def build_ta1(
     ta1: Ta1,
     *,
-    interchange: InterchangeSpec,
+    envelope: EnvelopeSpec,
     delimiters: Delimiters = DEFAULT_DELIMITERS,
     newline: bool = True,
 ) -> str:
-    """An interchange holding only a TA1 segment (no functional group)."""
+    """An interchange holding only a TA1 segment (no functional group: ``envelope.gs_control`` is not used)."""
     if ta1.code not in TA1_ACK_CODES:
         raise BuildError(f"TA104 code {ta1.code!r} is not A, E or R", segment_id="TA1", element=4,
                          expected="A, E or R")
     if len(ta1.note_code) != 3 or not ta1.note_code.isdigit():
         raise BuildError("TA105 must be a three-digit note code", segment_id="TA1", element=5,
                          expected="000-031")
-    text = build_interchange(interchange, [], delimiters, newline=newline)
+    envelope.check()
+    text = build_interchange(interchange_spec(envelope), [], delimiters, newline=newline)
     term = delimiters.segment + ("\n" if newline and delimiters.segment != "\n" else "")
     header, _, trailer = text.partition(term)
     seg = format_segment(["TA1", ta1.control_number.zfill(9), ta1.date.strftime("%y%m%d"), ta1.time,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from tests.e2e.conftest import FIXTURES, Cli
 
@@ -61,6 +64,14 @@ class TestInspect:
         f.write_text(TA1.replace("IEA*0*000000077", "IEA*0*000000078"))
         doc = cli("inspect", str(f), "--json", "--lenient", check=1).json()
         assert any("IEA02" in x for x in doc["findings"])
+
+    @pytest.mark.parametrize("path", ["837p/dual_diagnosis_multi_line.x12", "270/subscribers_and_dependent.x12",
+                                      "276/subscriber_and_dependent.x12"])
+    def test_inspect_prints_our_outbound_sets(self, cli: Cli, path: str) -> None:
+        """`edi inspect --json` of an 837P, 270 or 276 prints the parsed claims or inquiries (the expected JSON)."""
+        f = FIXTURES / path
+        expected = json.loads(f.with_name(f.stem + ".expected.json").read_text())
+        assert cli("inspect", str(f), "--json").json() == expected
 
     def test_unknown_command_is_exit_2(self, cli: Cli) -> None:
         """An unknown subcommand is a usage error."""

@@ -1,8 +1,11 @@
-"""270 builder: fixtures validate with pyx12, set planning, per-inquiry content, input checks."""
+"""270 builder and parser: fixtures validate with pyx12, set planning, per-inquiry content, input checks,
+round trips, the inspect JSON and broken sets."""
 
 from __future__ import annotations
 
 import importlib.util
+import io
+import json
 import sys
 from dataclasses import replace
 from datetime import date, datetime
@@ -13,10 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edi.errors import BuildError
+from edi.errors import BuildError, TransactionError
+from edi.inspect import inspect_stream
 from edi.validate import validate_x12
 from edi.x12 import Segment, open_x12, read_segments
-from edi.x270 import Batch270, Inquiry270, build_270, plan_sets
+from edi.x270 import Batch270, EligibilityRequest, EnvelopeSpec, Inquiry270, build_270, parse_270, plan_sets
+from edi.x837p import clean_text
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "fixtures" / "270").glob("*.x12"))
@@ -39,7 +44,7 @@ def build(batch: Batch270, **kw: object) -> str:
     args: dict[str, object] = {"isa_control": 5, "gs_control": 6, "st_control": "0007",
                                "created": datetime(2026, 11, 5, 8, 0), "usage": "T"}
     args.update(kw)
-    return build_270(batch, **args)  # type: ignore[arg-type]
+    return build_270(batch, envelope=EnvelopeSpec(**args))  # type: ignore[arg-type]
 
 
 def batch_of(*inquiries: Inquiry270) -> Batch270:
@@ -171,3 +176,88 @@ class TestRandomBatches:
         assert validate_x12(text).errors == []
         assert sorted(s[2] for s in segs(text, "TRN")) == sorted(q.trace_number for q in batch.inquiries)
         assert len(list(open_x12(text))) == len(plan_sets(batch.inquiries))
+
+
+def parse(text: str) -> list[EligibilityRequest]:
+    return [parse_270(ts) for ts in open_x12(text)]
+
+
+def asked(batch: Batch270) -> list[tuple[object, ...]]:
+    """What each inquiry of ``batch`` asks, in the order the sets are written."""
+    out: list[tuple[object, ...]] = []
+    for inquiries in plan_sets(batch.inquiries):
+        for q in inquiries:
+            s, p = q.subscriber, q.patient
+            out.append((q.payer.payer_id, q.trace_number, "1" + S.INFO_RECEIVER.tax_id,
+                        (clean_text(s.last_name), clean_text(s.first_name), s.member_id,
+                         s.dob if p is None else None),
+                        None if p is None else (clean_text(p.last_name), clean_text(p.first_name), p.dob, p.sex),
+                        q.service_date, tuple(dict.fromkeys(q.service_types))))
+    return out
+
+
+def read_back(requests: list[EligibilityRequest]) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    for r in requests:
+        for q in r.inquiries:
+            s, p = q.subscriber, q.patient
+            out.append((r.payer_id, q.trace_number, q.trace_originator,
+                        (s.last_name, s.first_name, s.member_id, s.birth_date),
+                        None if p is None else (p.last_name, p.first_name, p.birth_date, p.sex),
+                        q.service_date, q.service_types))
+    return out
+
+
+class TestParse:
+    @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+    def test_inspect_matches_expected_json(self, path: Path) -> None:
+        """`edi inspect --json` of each 270 fixture equals the expected JSON stored beside it."""
+        expected = json.loads(path.with_name(path.stem + ".expected.json").read_text())
+        with path.open("rb") as fh:
+            assert inspect_stream(fh) == expected
+
+    @pytest.mark.parametrize("name", sorted(S.BATCHES_270))
+    def test_build_then_parse_gives_the_same_inquiries(self, name: str) -> None:
+        """Every inquiry's trace, payer, subscriber, dependent, date and service types are read back."""
+        batch = S.BATCHES_270[name]
+        requests = parse(build(batch))
+        assert read_back(requests) == asked(batch)
+        assert {(r.reference, r.receiver.id, r.receiver.name) for r in requests} == {
+            (batch.batch_reference, "1234567893", "SUNRISE BEHAVIORAL HEALTH")}
+
+    def test_dependent_level_and_trace_in_inspect(self) -> None:
+        """The inspect JSON lists each inquiry's trace and level, and no name or member id."""
+        doc = inspect_stream(io.BytesIO(build(batch_of(SELF, DEP)).encode()))
+        (tx,) = doc["interchanges"][0]["groups"][0]["transactions"]
+        assert [(q["trace_number"], q["level"], q["service_date"]) for q in tx["inquiries"]] == [
+            ("T1", "subscriber", "2026-11-02"), ("T2", "dependent", "2026-11-02")]
+        assert tx["payer"] == {"name": "AETNA", "id": "60054"}
+        for phi in ("DOE", "JANE", "W100200300", "TIMMY"):
+            assert phi not in json.dumps(doc)
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.sampled_from([SELF, DEP, replace(SELF, payer=S.MEDICAID), replace(DEP, patient=S.SPOUSE)]),
+                    min_size=1, max_size=8))
+    def test_random_batches_round_trip(self, inquiries: list[Inquiry270]) -> None:
+        """Any batch, split into sets by plan_sets, parses back to the same inquiries in the same order."""
+        batch = batch_of(*(replace(q, trace_number=f"T{i}") for i, q in enumerate(inquiries)))
+        assert read_back(parse(build(batch))) == asked(batch)
+
+    @pytest.mark.parametrize(("old", "new", "segment_id", "element"), [
+        ("NM1*PR*2*AETNA*****PI*60054", "NM1*PR*2*AETNA", "ST", 0),
+        ("TRN*1*T1*", "TRN*1**", "TRN", 2),
+        ("DTP*291*D8*20261102", "DTP*291*D8*20261199", "DTP", 3),
+        ("DMG*D8*19800102", "DMG*D8*1980010", "DMG", 2),
+        ("BHT*0022*13*E9*20261105", "BHT*0022*13*E9*2026AB05", "BHT", 4),
+    ], ids=["no_payer_id", "empty_trace", "bad_service_date", "bad_birth_date", "bad_bht_date"])
+    def test_broken_set_names_the_segment_and_element(self, old: str, new: str, segment_id: str,
+                                                      element: int) -> None:
+        """A 270 the parser cannot read raises TransactionError with the segment number, id and element."""
+        text = build(batch_of(SELF))
+        assert old in text
+        with pytest.raises(TransactionError) as err:
+            parse(text.replace(old, new))
+        assert (err.value.segment_id, err.value.element) == (segment_id, element)
+        assert err.value.segment_number is not None
+        for phi in ("DOE", "JANE", "W100200300"):
+            assert phi not in str(err.value)

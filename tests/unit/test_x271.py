@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,11 +16,12 @@ import pyx12.x12n_document
 
 from edi.errors import BuildError, TransactionError
 from edi.validate import map_folder
-from edi.x12 import Delimiters, InterchangeSpec, open_x12
+from edi.x12 import Delimiters, open_x12
 from edi.x271 import (
     Benefit,
     BenefitDate,
     EligibilityResponse,
+    EnvelopeSpec,
     Limit,
     Member,
     Party,
@@ -33,7 +34,10 @@ from edi.x271 import (
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
-ISA = InterchangeSpec("CLEARHOUSE", "SUNRISE01", "261103", "0915", 21)
+def envelope(gs: int | None = None, st: str = "0001") -> EnvelopeSpec:
+    """The clearinghouse's envelope to us: ISA13 21, GS06 ``gs``, ST02 from ``st``."""
+    return EnvelopeSpec(isa_control=21, gs_control=gs, created=datetime(2026, 11, 3, 9, 15), st_control=st, sender="CLEARHOUSE",
+                        receiver="SUNRISE01")
 DAY = date(2026, 11, 3)
 PAYER = Party("AETNA", "60054", "PI", "PR")
 PROVIDER = Party("SUNRISE BEHAVIORAL HEALTH", "1234567893", "XX", "1P")
@@ -180,7 +184,7 @@ class TestBuild:
     ])
     def test_271_round_trips_and_validates(self, response: EligibilityResponse, map_path: str) -> None:
         """A built 271 parses back to the same response and passes pyx12's X279A1 map with no error."""
-        text = build_271([response], interchange=ISA, group_control_number=3)
+        text = build_271([response], envelope=envelope(3))
         assert _parse(text) == [response]
         assert _pyx12_valid(text, map_path)
 
@@ -188,7 +192,7 @@ class TestBuild:
         """A 271 that answers only with a payer-level AAA has no members and keeps the rejection."""
         response = EligibilityResponse(PAYER, None, (), DAY, "0915", "ELIG-B2",
                                        rejections=(Rejection("42", "R", "2000A", True),))
-        text = build_271([response], interchange=ISA, group_control_number=3)
+        text = build_271([response], envelope=envelope(3))
         assert _parse(text) == [response]
         assert _pyx12_valid(text, map_path)
 
@@ -196,7 +200,7 @@ class TestBuild:
         """EB03 with several service types is written with ISA11 and read back as a tuple."""
         member = replace(SUBSCRIBER, benefits=(Benefit("1", "IND", ("30", "MH", "A8")),))
         d = Delimiters(element="|", repetition="^", component=">", segment="~")
-        text = build_271([_response(member)], interchange=ISA, group_control_number=3, delimiters=d)
+        text = build_271([_response(member)], envelope=envelope(3), delimiters=d)
         assert "EB|1|IND|30^MH^A8~" in text
         assert _parse(text)[0].members[0].benefits[0].service_types == ("30", "MH", "A8")
 
@@ -211,7 +215,7 @@ class TestBuild:
                                                delimiters: Delimiters) -> None:
         """Responses that cannot be written as a valid 271 raise BuildError."""
         with pytest.raises(BuildError):
-            build_271([response], interchange=ISA, group_control_number=1, delimiters=delimiters)
+            build_271([response], envelope=envelope(1), delimiters=delimiters)
 
 
 class TestErrors:
@@ -221,7 +225,7 @@ class TestErrors:
     ])
     def test_malformed_values_raise_without_phi(self, old: str, new: str, segment_id: str) -> None:
         """A malformed date or amount raises TransactionError with its segment and no member data."""
-        text = build_271([_response(SUBSCRIBER)], interchange=ISA, group_control_number=3).replace(old, new)
+        text = build_271([_response(SUBSCRIBER)], envelope=envelope(3)).replace(old, new)
         with pytest.raises(TransactionError) as err:
             _parse(text)
         message = str(err.value)

@@ -1,8 +1,11 @@
-"""276 builder (005010X212): loops and required segments checked directly (pyx12 has no 276 map)."""
+"""276 builder (005010X212): loops and required segments checked directly (pyx12 has no 276 map); the parser:
+round trips, the inspect JSON and broken sets."""
 
 from __future__ import annotations
 
 import importlib.util
+import io
+import json
 import sys
 from dataclasses import replace
 from datetime import date, datetime
@@ -12,9 +15,11 @@ from types import ModuleType
 
 import pytest
 
-from edi.errors import BuildError
+from edi.errors import BuildError, TransactionError
+from edi.inspect import inspect_stream
 from edi.x12 import Segment, open_x12, read_segments
-from edi.x276 import Batch276, StatusRequest276, build_276
+from edi.x276 import Batch276, ClaimStatusRequest, EnvelopeSpec, StatusRequest276, build_276, parse_276
+from edi.x837p import clean_text
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "fixtures" / "276").glob("*.x12"))
@@ -44,7 +49,7 @@ def build(batch: Batch276, **kw: object) -> str:
     args: dict[str, object] = {"isa_control": 3, "gs_control": 4, "st_control": "0005",
                                "created": datetime(2026, 11, 5, 8, 0), "usage": "T"}
     args.update(kw)
-    return build_276(batch, **args)  # type: ignore[arg-type]
+    return build_276(batch, envelope=EnvelopeSpec(**args))  # type: ignore[arg-type]
 
 
 def body(text: str) -> list[Segment]:
@@ -139,3 +144,82 @@ class TestBuildErrors:
             build(batch)
         assert fragment in str(err.value)
         assert "DOE" not in str(err.value) and "W100200300" not in str(err.value)
+
+
+def parse(text: str) -> list[ClaimStatusRequest]:
+    return [parse_276(ts) for ts in open_x12(text)]
+
+
+def asked(batch: Batch276) -> list[tuple[object, ...]]:
+    """What each request of ``batch`` asks, grouped by payer and person as the builder writes them."""
+    by_payer: dict[object, dict[object, list[StatusRequest276]]] = {}
+    for r in batch.requests:
+        by_payer.setdefault(r.payer, {}).setdefault((r.subscriber, r.patient), []).append(r)
+    out: list[tuple[object, ...]] = []
+    for people in by_payer.values():
+        for rs in people.values():
+            for r in rs:
+                s, p = r.subscriber, r.patient
+                out.append((r.payer.payer_id, r.claim_id, r.claim_id, r.payer_claim_number or None, r.total_charge,
+                            r.service_from, r.service_to,
+                            (clean_text(s.last_name), clean_text(s.first_name), s.member_id,
+                             s.dob if p is None else None),
+                            None if p is None else (clean_text(p.last_name), clean_text(p.first_name), p.dob)))
+    return out
+
+
+def read_back(requests: list[ClaimStatusRequest]) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    for r in requests:
+        for q in r.inquiries:
+            s, p = q.subscriber, q.patient
+            out.append((r.payer_id, q.trace_number, q.claim_id, q.payer_claim_number, q.charge, q.service_from,
+                        q.service_to, (s.last_name, s.first_name, s.member_id, s.birth_date),
+                        None if p is None else (p.last_name, p.first_name, p.birth_date)))
+    return out
+
+
+class TestParse:
+    @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+    def test_inspect_matches_expected_json(self, path: Path) -> None:
+        """`edi inspect --json` of each 276 fixture equals the expected JSON stored beside it."""
+        expected = json.loads(path.with_name(path.stem + ".expected.json").read_text())
+        with path.open("rb") as fh:
+            assert inspect_stream(fh) == expected
+
+    @pytest.mark.parametrize("batch", [S.BATCHES_276["subscriber_and_dependent"], batch_of(SELF, DEP),
+                                       batch_of(DEP, replace(DEP, claim_id="C000203"), SELF)],
+                             ids=["fixture", "self_and_dependent", "two_claims_one_dependent"])
+    def test_build_then_parse_gives_the_same_requests(self, batch: Batch276) -> None:
+        """Every claim asked about is read back with its trace, ids, charge, dates and people."""
+        requests = parse(build(batch))
+        assert read_back(requests) == asked(batch)
+        assert all(r.provider is not None and r.provider.id == "1234567893" for r in requests)
+
+    def test_inspect_lists_claims_with_trace_numbers_and_no_names(self) -> None:
+        """The inspect JSON has each claim's trace, claim id, charge and dates, and no name or member id."""
+        doc = inspect_stream(io.BytesIO(build(batch_of(SELF, DEP)).encode()))
+        (tx,) = doc["interchanges"][0]["groups"][0]["transactions"]
+        assert [(q["trace_number"], q["level"], q["charge"], q["service_from"], q["service_to"])
+                for q in tx["inquiries"]] == [("C000201", "subscriber", "180.00", "2026-11-02", "2026-11-03"),
+                                              ("C000202", "dependent", "99.50", "2026-11-02", "2026-11-02")]
+        assert tx["inquiries"][0]["payer_claim_number"] == "PCN5"
+        for phi in ("DOE", "JANE", "W100200300", "TIMMY"):
+            assert phi not in json.dumps(doc)
+
+    @pytest.mark.parametrize(("old", "new", "segment_id", "element"), [
+        ("NM1*PR*2*AETNA*****PI*60054", "NM1*PR*2*AETNA", "ST", 0),
+        ("AMT*T3*180", "AMT*T3*1X0", "AMT", 2),
+        ("DTP*472*RD8*20261102-20261103", "DTP*472*RD8*20261102-2026110", "DTP", 3),
+        ("TRN*1*C000201", "TRN*1*", "TRN", 2),
+    ], ids=["no_payer_id", "bad_charge", "bad_date", "empty_trace"])
+    def test_broken_set_names_the_segment_and_element(self, old: str, new: str, segment_id: str,
+                                                      element: int) -> None:
+        """A 276 the parser cannot read raises TransactionError with the segment number, id and element."""
+        text = build(batch_of(SELF))
+        assert old in text
+        with pytest.raises(TransactionError) as err:
+            parse(text.replace(old, new))
+        assert (err.value.segment_id, err.value.element) == (segment_id, element)
+        for phi in ("DOE", "JANE", "W100200300"):
+            assert phi not in str(err.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,10 +14,11 @@ import pyx12.params
 import pyx12.x12n_document
 
 from edi.errors import BuildError, TransactionError
-from edi.x12 import InterchangeSpec, open_x12
+from edi.x12 import open_x12
 from edi.x277 import (
     ClaimStatus,
     ClaimStatusReport,
+    EnvelopeSpec,
     LineStatus,
     Party,
     Person,
@@ -31,7 +32,10 @@ from edi.x277 import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-ISA = InterchangeSpec("CLEARHOUSE", "SUNRISE01", "261103", "0915", 11)
+def envelope(gs: int | None = None, st: str = "0001") -> EnvelopeSpec:
+    """The clearinghouse's envelope to us: ISA13 11, GS06 ``gs``, ST02 from ``st``."""
+    return EnvelopeSpec(isa_control=11, gs_control=gs, created=datetime(2026, 11, 3, 9, 15), st_control=st, sender="CLEARHOUSE",
+                        receiver="SUNRISE01")
 DAY = date(2026, 11, 3)
 PROVIDER = Party("SUNRISE BEHAVIORAL HEALTH", "1234567893", "XX")
 RECEIVER = Party("SUNRISE BEHAVIORAL HEALTH", "SUNRISE01", "46")
@@ -155,7 +159,7 @@ class TestBuild:
     def test_277ca_round_trips_and_validates(self, claims: tuple[ClaimStatus, ...]) -> None:
         """A built 277CA parses back to the same report and passes pyx12 with no error."""
         report = _ca_report(*claims)
-        text = build_277ca([report], interchange=ISA, group_control_number=4)
+        text = build_277ca([report], envelope=envelope(4))
         assert _parse(text) == [report]
         assert _pyx12_valid(text)
 
@@ -173,7 +177,7 @@ class TestBuild:
                               service_date=date(2026, 10, 2))
         report = ClaimStatusReport(Party("AETNA", "60054", "PI"), RECEIVER,
                                    (ProviderStatus(PROVIDER, (paid, pending)),), DAY, "1015", "STAT-1")
-        text = build_277([report], interchange=ISA, group_control_number=5)
+        text = build_277([report], envelope=envelope(5))
         assert _parse(text) == [report]
         assert [c.claim_id for c in _parse(text)[0].claims] == ["C000130", "C000131"]
 
@@ -182,7 +186,7 @@ class TestBuild:
         report = _ca_report(ACCEPTED)
         dated = ProviderStatus(PROVIDER, (ACCEPTED,), "0", (Status("A1", "19", "PR", DAY, "WQ", Decimal("1")),))
         text = build_277ca([replace(report, providers=(dated,))],
-                           interchange=ISA, group_control_number=4)
+                           envelope=envelope(4))
         assert _parse(text)[0].providers[0].statuses[0].date is None
         assert _pyx12_valid(text)
 
@@ -197,13 +201,13 @@ class TestBuild:
     def test_builder_refuses_incomplete_reports(self, report: ClaimStatusReport) -> None:
         """A report missing what the 277CA guide requires raises BuildError."""
         with pytest.raises(BuildError):
-            build_277ca([report], interchange=ISA, group_control_number=1)
+            build_277ca([report], envelope=envelope(1))
 
 
 class TestErrors:
     def test_bad_date_is_a_transaction_error_without_phi(self) -> None:
         """A malformed STC date raises TransactionError with its segment and no member id in the message."""
-        text = build_277ca([_ca_report(ACCEPTED)], interchange=ISA, group_control_number=4)
+        text = build_277ca([_ca_report(ACCEPTED)], envelope=envelope(4))
         text = text.replace("STC*A2:20:PR*20261103", "STC*A2:20:PR*2026X103")
         with pytest.raises(TransactionError) as err:
             _parse(text)
@@ -212,7 +216,7 @@ class TestErrors:
 
     def test_missing_source_name_is_refused(self) -> None:
         """A 277 without the information source NM1 raises TransactionError."""
-        text = build_277ca([_ca_report(ACCEPTED)], interchange=ISA, group_control_number=4)
+        text = build_277ca([_ca_report(ACCEPTED)], envelope=envelope(4))
         text = text.replace("NM1*PR*2*EXAMPLE CLEARINGHOUSE*****46*CLEARHOUSE~\n", "")
         ts = next(iter(open_x12(text, strict=False)))
         with pytest.raises(TransactionError):

@@ -22,6 +22,7 @@ from edi.x835 import (
     Adjustment,
     ClaimPayment,
     Contact,
+    EnvelopeSpec,
     Name,
     Party,
     Payment,
@@ -75,8 +76,8 @@ def remittance(claims: tuple[ClaimPayment, ...], amount: str, plb: tuple[Provide
 
 
 def build(rem: Remittance835) -> str:
-    return build_835(rem, sender_id="PAYER", receiver_id="SUNRISE01", interchange_control_number=7,
-                     group_control_number=7, created=CREATED)
+    return build_835(rem, envelope=EnvelopeSpec(isa_control=7, gs_control=7, created=CREATED, sender="PAYER",
+                                                receiver="SUNRISE01"))
 
 
 def line(charge: str, paid: str, *adj: tuple[str, str, str], lcn: str = "L1") -> ServiceLine:

@@ -1,8 +1,11 @@
-"""837P builder: fixtures, hierarchy, envelope counts, claim content, input checks, random batches."""
+"""837P builder and parser: fixtures, hierarchy, envelope counts, claim content, input checks, round trips,
+the inspect JSON, broken sets, random batches."""
 
 from __future__ import annotations
 
 import importlib.util
+import io
+import json
 import sys
 from dataclasses import replace
 from datetime import date, datetime
@@ -14,18 +17,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edi.errors import BuildError
+from edi.errors import BuildError, TransactionError
+from edi.inspect import inspect_stream
 from edi.validate import validate_x12
 from edi.x12 import Segment, open_x12, read_segments
 from edi.x837p import (
     Batch837,
     Claim837,
+    ClaimSubmission,
+    EnvelopeSpec,
     Patient,
     Payer,
     ServiceLine,
     Subscriber,
     build_837p,
     clean_text,
+    parse_837p,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +56,7 @@ def build(batch: Batch837, **kw: object) -> str:
     args: dict[str, object] = {"isa_control": 7, "gs_control": 8, "st_control": "0009", "created": CREATED,
                                "usage": "T"}
     args.update(kw)
-    return build_837p(batch, **args)  # type: ignore[arg-type]
+    return build_837p(batch, envelope=EnvelopeSpec(**args))  # type: ignore[arg-type]
 
 
 def segs(text: str, seg_id: str | None = None) -> list[Segment]:
@@ -308,6 +315,164 @@ class TestBuildErrors:
 
 
 # --------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------
+
+
+def parse(text: str) -> list[ClaimSubmission]:
+    return [parse_837p(ts) for ts in open_x12(text)]
+
+
+def what_was_built(batch: Batch837) -> list[dict[str, object]]:
+    """The claims of ``batch`` as the builder writes them (upper-cased text, diagnoses without the dot)."""
+    out: list[dict[str, object]] = []
+    for c in batch.claims:
+        bp = c.billing_provider or batch.billing_provider
+        out.append({
+            "claim_id": c.claim_id, "charge": c.total_charge, "pos": c.place_of_service, "freq": c.frequency_code,
+            "payer": (clean_text(c.payer.name), c.payer.payer_id), "filing": c.payer.claim_filing_indicator,
+            "subscriber": (clean_text(c.subscriber.last_name), clean_text(c.subscriber.first_name) or None,
+                           c.subscriber.member_id, c.subscriber.dob if c.patient is None else None),
+            "patient": None if c.patient is None else (clean_text(c.patient.last_name),
+                                                       clean_text(c.patient.first_name) or None, c.patient.dob,
+                                                       c.patient.sex),
+            "billing": (clean_text(bp.name), bp.npi, bp.tax_id),
+            "rendering": None if c.rendering is None else c.rendering.npi,
+            "diagnoses": tuple(d.replace(".", "") for d in c.diagnoses),
+            "prior_auth": c.prior_auth or None, "payer_claim_number": c.payer_claim_number or None,
+            "lines": [(n, ln.procedure, ln.modifiers, ln.charge, Decimal(ln.units), ln.diagnosis_pointers,
+                       ln.date_of_service, ln.line_control_number) for n, ln in enumerate(c.lines, 1)],
+        })
+    return out
+
+
+def what_was_read(sub: ClaimSubmission) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for c in sub.claims:
+        s, p = c.subscriber, c.patient
+        out.append({
+            "claim_id": c.claim_id, "charge": c.charge, "pos": c.place_of_service, "freq": c.frequency_code,
+            "payer": (c.payer.name, c.payer.id), "filing": c.filing_indicator,
+            "subscriber": (s.last_name, s.first_name, s.member_id, s.birth_date),
+            "patient": None if p is None else (p.last_name, p.first_name, p.birth_date, p.sex),
+            "billing": (c.billing_provider.name, c.billing_provider.id, c.billing_tax_id),
+            "rendering": None if c.rendering is None else c.rendering.id,
+            "diagnoses": c.diagnoses, "prior_auth": c.prior_auth, "payer_claim_number": c.payer_claim_number,
+            "lines": [(ln.number, ln.procedure, ln.modifiers, ln.charge, ln.units, ln.diagnosis_pointers,
+                       ln.service_date, ln.line_control_number) for ln in c.lines],
+        })
+    return out
+
+
+def with_segments(text: str, after: str, new: list[str]) -> str:
+    """``text`` with ``new`` segments after the first segment starting with ``after``, SE01 recounted."""
+    seq = text.split("~\n")
+    i = next(k for k, seg in enumerate(seq) if seg.startswith(after))
+    seq[i + 1:i + 1] = new
+    se = next(k for k, seg in enumerate(seq) if seg.startswith("SE*"))
+    parts = seq[se].split("*")
+    seq[se] = "*".join([parts[0], str(int(parts[1]) + len(new)), *parts[2:]])
+    return "~\n".join(seq)
+
+
+SECONDARY_2320 = ["SBR*P*18*******CI", "CAS*PR*3*25", "AMT*D*110", "NM1*IL*1*DOE*JANE****MI*W100200300",
+                  "NM1*PR*2*AETNA*****PI*60054", "DTP*573*D8*20261120"]
+SECONDARY_2430 = ["SVD*60054*110*HC:90837:HO**1", "CAS*CO*45*45", "CAS*PR*3*25", "DTP*573*D8*20261120"]
+
+
+class TestParse:
+    @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+    def test_inspect_matches_expected_json(self, path: Path) -> None:
+        """`edi inspect --json` of each 837P fixture equals the expected JSON stored beside it."""
+        expected = json.loads(path.with_name(path.stem + ".expected.json").read_text())
+        with path.open("rb") as fh:
+            assert inspect_stream(fh) == expected
+
+    @pytest.mark.parametrize("name", sorted(S.CLAIMS_837))
+    def test_build_then_parse_gives_the_same_claims(self, name: str) -> None:
+        """Every claim, party, diagnosis and line the builder wrote is read back unchanged."""
+        batch = S.CLAIMS_837[name]
+        (sub,) = parse(build(batch))
+        assert what_was_read(sub) == what_was_built(batch)
+        assert (sub.reference, sub.submitter.id, sub.receiver and sub.receiver.id) == (
+            batch.batch_reference, "SUNRISE01", "CLEARHOUSE")
+        assert sub.created == CREATED.date()
+
+    def test_inspect_shows_claims_payers_diagnoses_and_lines_but_no_names(self) -> None:
+        """The inspect JSON has the contract's claim fields, dotted diagnoses, and no patient name or member id."""
+        text = build(S.CLAIMS_837["dual_diagnosis_multi_line"])
+        doc = inspect_stream(io.BytesIO(text.encode()))
+        (tx,) = doc["interchanges"][0]["groups"][0]["transactions"]
+        claim = tx["claims"][0]
+        assert (claim["claim_id"], claim["charge"], claim["place_of_service"], claim["frequency_code"]) == (
+            "C000104", "325.00", "11", "1")
+        assert claim["payer"] == {"name": "AETNA", "id": "60054"}
+        assert claim["diagnoses"] == ["F33.1", "F10.20", "Z63.0"]
+        assert [(ln["procedure"], ln["units"], ln["charge"], ln["line_control_number"]) for ln in claim["lines"]] == [
+            ("99214", 1, "160.00", "L000104"), ("90836", 1, "140.00", "L000105"), ("90785", 1, "25.00", "L000106")]
+        assert tx["claims"][1]["lines"][0]["units"] == 4
+        dumped = json.dumps(doc)
+        for phi in ("DOE", "JANE", "W100200300", "19800102", "1980-01-02", "OAK"):
+            assert phi not in dumped
+
+    def test_other_payer_and_line_adjudication_loops(self) -> None:
+        """2320/2330A/2330B (SBR01, CAS, AMT*D, NM1*PR, DTP*573) and 2430 (SVD, CAS, DTP*573) are read."""
+        text = build(S.CLAIMS_837["telehealth_modifiers"])
+        text = with_segments(text, "NM1*82", SECONDARY_2320)
+        text = with_segments(text, "REF*6R*L000108", SECONDARY_2430)
+        (sub,) = parse(text)
+        claim = sub.claims[0]
+        (other,) = claim.other_payers
+        assert (other.sequence, other.relationship, other.filing_indicator, other.paid) == ("P", "18", "CI",
+                                                                                           Decimal("110.00"))
+        assert other.payer is not None and (other.payer.name, other.payer.id) == ("AETNA", "60054")
+        assert other.subscriber is not None and other.subscriber.member_id == "W100200300"
+        assert [(a.group, a.reason, a.amount) for a in other.adjustments] == [("PR", "3", Decimal("25.00"))]
+        assert other.adjudication_date == date(2026, 11, 20)
+        (adj,) = claim.lines[0].adjudications
+        assert (adj.payer_id, adj.paid, adj.procedure, adj.modifiers, adj.units, adj.date) == (
+            "60054", Decimal("110.00"), "90837", ("HO",), Decimal(1), date(2026, 11, 20))
+        assert [(a.group, a.reason, a.amount) for a in adj.adjustments] == [
+            ("CO", "45", Decimal("45.00")), ("PR", "3", Decimal("25.00"))]
+        assert claim.lines[0].line_control_number == "L000108"
+        assert sub.claims[1].other_payers == () and sub.claims[1].lines[0].adjudications == ()
+
+    def test_service_dates_and_ids(self) -> None:
+        """A claim's first and last date of service, payer id and member id come from its lines and 2010 loops."""
+        (sub,) = parse(build(S.CLAIMS_837["single_claim_self_subscriber"]))
+        claim = sub.claims[0]
+        assert claim.service_dates == (date(2026, 11, 2), date(2026, 11, 2))
+        assert (claim.payer_id, claim.member_id, claim.payer_sequence) == ("60054", "W100200300", "P")
+        assert sub.billing_provider.id == "1234567893"
+        assert "W100200300" not in repr(claim.subscriber)
+
+    @pytest.mark.parametrize(("old", "new", "segment_id", "element"), [
+        ("HI*ABK:F331", "NTE*ADD*NOTE", "CLM", 0),
+        ("CLM*C000101*180", "CLM*C000101*1X0", "CLM", 2),
+        ("SV1*HC:90837*180", "SV1*HC:90837*ABC", "SV1", 2),
+        ("SV1*HC:90837*180", "SV1*HC*180", "SV1", 1),
+        ("DTP*472*D8*20261102", "DTP*472*D8*20261302", "DTP", 3),
+        ("NM1*PR*2*AETNA*****PI*60054", "NM1*PR*2*AETNA", "CLM", 0),
+        ("BHT*0019*00*B000101*20261105", "BHT*0019*00*B000101*2026110", "BHT", 4),
+        ("LX*1", "LX*A", "LX", 1),
+    ], ids=["no_hi", "bad_charge", "bad_line_charge", "no_procedure", "bad_date", "no_payer_id", "bad_bht_date",
+            "bad_lx"])
+    def test_broken_set_names_the_segment_and_element(self, old: str, new: str, segment_id: str,
+                                                      element: int) -> None:
+        """A set the parser cannot read raises TransactionError with the segment number, id and element."""
+        text = build(one_claim())
+        assert old in text
+        with pytest.raises(TransactionError) as err:
+            parse(text.replace(old, new))
+        assert (err.value.segment_id, err.value.element) == (segment_id, element)
+        assert err.value.segment_number is not None
+        seq = [s.split("*")[0] for s in text.replace(old, new).split("~\n")]
+        assert seq[err.value.segment_number - 1] == segment_id
+        for phi in ("DOE", "JANE", "W100200300"):
+            assert phi not in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------
 # Random batches
 # --------------------------------------------------------------------------------------------
 
@@ -362,3 +527,14 @@ class TestRandomBatches:
         assert sorted(s[1] for s in segs(text, "CLM")) == sorted(c.claim_id for c in batch.claims)
         assert sum(Decimal(s[2]) for s in segs(text, "CLM")) == sum(c.total_charge for c in batch.claims)
         assert len(segs(text, "LX")) == sum(len(c.lines) for c in batch.claims)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(batches())
+    def test_random_batch_round_trips(self, batch: Batch837) -> None:
+        """Any batch the builder writes parses back to the same claims (grouped by subscriber, so sorted here)."""
+        (sub,) = parse(build(batch))
+
+        def by_id(claims: list[dict[str, object]]) -> list[dict[str, object]]:
+            return sorted(claims, key=lambda c: str(c["claim_id"]))
+
+        assert by_id(what_was_read(sub)) == by_id(what_was_built(batch))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +12,10 @@ import pyx12.params
 import pyx12.x12n_document
 
 from edi.errors import BuildError, TransactionError
-from edi.x12 import InterchangeSpec, open_x12
+from edi.x12 import open_x12
 from edi.x999 import (
     ElementError,
+    EnvelopeSpec,
     GroupAck,
     SegmentError,
     Ta1,
@@ -28,7 +29,10 @@ from edi.x999 import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-ISA = InterchangeSpec("CLEARHOUSE", "SUNRISE01", "261103", "0915", 7)
+def envelope(gs: int | None = None, st: str = "0001") -> EnvelopeSpec:
+    """The clearinghouse's envelope to us: ISA13 7, GS06 ``gs``, ST02 from ``st``."""
+    return EnvelopeSpec(isa_control=7, gs_control=gs, created=datetime(2026, 11, 3, 9, 15), st_control=st, sender="CLEARHOUSE",
+                        receiver="SUNRISE01")
 
 
 def _inspect_file(path: Path) -> dict[str, object]:
@@ -136,7 +140,7 @@ class TestBuild:
     def test_999_round_trips_and_validates(self, transactions: list[TransactionAck]) -> None:
         """A built 999 parses back to the same acknowledgment and passes pyx12 with no error."""
         ack = GroupAck.of("HC", "1002", "005010X222A1", transactions)
-        text = build_999([ack], interchange=ISA, group_control_number=12)
+        text = build_999([ack], envelope=envelope(12))
         assert _parse_one(text) == ack
         assert _pyx12_valid(text)
 
@@ -144,7 +148,7 @@ class TestBuild:
         """Two group acknowledgments become two 999 sets with consecutive control numbers."""
         a = GroupAck.of("HC", "1", "005010X222A1", [ACCEPTED])
         b = GroupAck.of("HS", "2", "005010X279A1", [TransactionAck("270", "0001", "A")])
-        text = build_999([a, b], interchange=ISA, group_control_number=3, first_transaction_number=5)
+        text = build_999([a, b], envelope=envelope(3, "0005"))
         sets = list(open_x12(text))
         assert [ts.control_number for ts in sets] == ["0005", "0006"]
 
@@ -154,7 +158,7 @@ class TestBuild:
     ])
     def test_ta1_round_trips(self, ta1: Ta1) -> None:
         """A built TA1 interchange holds the TA1 and parses back to the same values."""
-        text = build_ta1(ta1, interchange=ISA)
+        text = build_ta1(ta1, envelope=envelope())
         env = open_x12(text)
         assert list(env) == []
         assert parse_ta1(env.interchanges[0].ta1[0]) == ta1
@@ -162,13 +166,13 @@ class TestBuild:
 
     @pytest.mark.parametrize("bad", [
         pytest.param(lambda: build_999([GroupAck.of("HC", "1", None, [TransactionAck("837", "1", "P")])],
-                                       interchange=ISA, group_control_number=1), id="ik501_P_not_allowed"),
+                                       envelope=envelope(1)), id="ik501_P_not_allowed"),
         pytest.param(lambda: build_999([GroupAck.of("HC", "1", None, [TransactionAck(
             "837", "1", "R", segment_errors=(SegmentError("NM1", 3, "2010BA", "8"),))])],
-            interchange=ISA, group_control_number=1), id="loop_id_over_4"),
-        pytest.param(lambda: build_ta1(Ta1("1", date(2026, 1, 1), "0000", "Q", "000"), interchange=ISA),
+            envelope=envelope(1)), id="loop_id_over_4"),
+        pytest.param(lambda: build_ta1(Ta1("1", date(2026, 1, 1), "0000", "Q", "000"), envelope=envelope()),
                      id="ta104_unknown"),
-        pytest.param(lambda: build_999([], interchange=ISA, group_control_number=1), id="nothing_to_ack"),
+        pytest.param(lambda: build_999([], envelope=envelope(1)), id="nothing_to_ack"),
     ])
     def test_builder_refuses_invalid_data(self, bad: object) -> None:
         """Data that cannot be written as a valid 999 or TA1 raises BuildError."""
@@ -180,7 +184,7 @@ class TestBuild:
 class TestErrors:
     def test_missing_ak9_is_a_transaction_error_with_position(self) -> None:
         """A 999 without AK9 raises TransactionError naming the missing segment."""
-        text = build_999([GroupAck.of("HC", "1", None, [ACCEPTED])], interchange=ISA, group_control_number=1)
+        text = build_999([GroupAck.of("HC", "1", None, [ACCEPTED])], envelope=envelope(1))
         text = text.replace("AK9*A*1*1*1~\n", "")
         ts = next(iter(open_x12(text, strict=False)))
         with pytest.raises(TransactionError) as err:
@@ -189,7 +193,7 @@ class TestErrors:
 
     def test_bad_ik4_position_does_not_echo_the_bad_value(self) -> None:
         """An IK4 with a non-numeric position raises without copying the element's bad value (PHI)."""
-        text = build_999([GroupAck.of("HC", "1", None, [REJECTED])], interchange=ISA, group_control_number=1)
+        text = build_999([GroupAck.of("HC", "1", None, [REJECTED])], envelope=envelope(1))
         text = text.replace("IK4*9*67*I12*X", "IK4*Q*67*I12*W123456789")
         with pytest.raises(TransactionError) as err:
             _parse_one(text)
