@@ -32,9 +32,22 @@ def redact_phi(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> M
     return event
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at the time of writing (a test may swap it out and close it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(*, level: str = "INFO", json: bool | None = None, stream: Any = None) -> None:
     """Configure structlog once per process (never at import). Logs go to stderr."""
-    stream = stream or sys.stderr
+    stream = stream or _Stderr()
     if json is None:
         json = not stream.isatty()
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
