@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.cli.app import App, Command
+from pipelines.cli.report import cmd_report
 from pipelines.cli.table import render_table
 from pipelines.demo import MARKER, render_summary, run_demo
 from pipelines.errors import UsageError
 from pipelines.logs import configure_logging
 from pipelines.usecases.nightly import check_steps, nightly_run
-from pipelines.usecases.report import cmd_report
 from pipelines.usecases.schema import init_database
 
 __all__ = ["COMMANDS"]
