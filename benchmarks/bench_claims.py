@@ -8,9 +8,9 @@ PostgreSQL when --pg names an empty database or a server to create one on). Stag
 
 * import         ``edi import encounters`` (parse, validate, bulk insert)
 * code+scrub     the pure coding engine and scrubber over every encounter (no database)
-* code+store     :func:`pipelines.claims.code_and_scrub`: load, code, scrub, insert claims and lines
+* code+store     :func:`pipelines.usecases.claims.code_and_scrub`: load, code, scrub, insert claims and lines
 * build 837P     :func:`edi.x837p.build_837p` over the ready claims (no database)
-* submit         :func:`pipelines.claims.submit_ready`: load, build, record the file, mark submitted
+* submit         :func:`pipelines.usecases.submit.submit_all`: load, build, record the file, mark submitted
 * end to end     import + code+store + submit
 
 Peak memory is the process's maximum resident set size. A benchmark, not a test: it asserts nothing.
@@ -42,17 +42,12 @@ from models import Claim, Encounter, make_engine  # noqa: E402
 from pipelines.cli.app import App  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
 from pipelines.logs import configure_logging  # noqa: E402
-from pipelines.rules.coding import code_session  # noqa: E402
+from pipelines.rules.coding import code_session, session_of  # noqa: E402
 from pipelines.rules.scrub import scrub  # noqa: E402
-from pipelines.usecases.claims import (  # noqa: E402
-    _session_of,
-    build_claim_batch,
-    code_and_scrub,
-    payer_rules,
-    submit_all,
-)
+from pipelines.usecases.claims import code_and_scrub, payer_rules  # noqa: E402
 from pipelines.usecases.importer import ENCOUNTER_COLUMNS, import_encounters  # noqa: E402
 from pipelines.usecases.schema import upgrade  # noqa: E402
+from pipelines.usecases.submit import build_claim_batch, submit_all  # noqa: E402
 
 SERVICES = [("individual_therapy", 55, "", ""), ("individual_therapy", 45, "", ""), ("individual_therapy", 30, "", ""),
             ("group_therapy", 90, "", ""), ("med_management", 20, "99213", ""),
@@ -114,17 +109,17 @@ def run(backend: str, url: str, csv_path: Path, n: int, tmp: Path) -> list[dict[
         rows.append({"backend": backend, "stage": stage, "items": count, "seconds": round(seconds, 3),
                      "per_second": round(count / seconds) if seconds else None})
 
-    t_import, result = timed(lambda: import_encounters(app, csv_path))
+    t_import, result = timed(lambda: import_encounters(app.config, app.uow, csv_path))
     add("import", t_import, result.inserted)
 
     # The pure engine alone (no database), for comparison.
     with app.transaction() as s:
-        sessions = [_session_of(r) for r in s.execute(select(Encounter.__table__))]
+        sessions = [session_of(r) for r in s.execute(select(Encounter.__table__))]
     payers = payer_rules(app.config)
 
     def pure() -> None:
         coded = [(x, code_session(x, payers[x.payer_id], app.config.fees)) for x in sessions]
-        scrub(coded, payers=payers, authorizations={}, eligibility=[], billing_npi=app.config.practice.billing_npi,
+        scrub(coded, payers=payers, authorizations={}, eligibility={}, billing_npi=app.config.practice.billing_npi,
               as_of=app.as_of)
 
     t_pure, _ = timed(pure)
@@ -132,7 +127,7 @@ def run(backend: str, url: str, csv_path: Path, n: int, tmp: Path) -> list[dict[
 
     def code_store() -> dict[str, Any]:
         with app.transaction() as s:
-            return code_and_scrub(app, s)
+            return code_and_scrub(app.config, s, as_of=app.as_of)
 
     t_code, counts = timed(code_store)
     add("code+scrub+store claims", t_code, counts["coded"])
@@ -142,14 +137,14 @@ def run(backend: str, url: str, csv_path: Path, n: int, tmp: Path) -> list[dict[
         for c in ready:
             _ = c.lines
         encounters = {e.encounter_id: e for e in s.scalars(select(Encounter))}
-    from edi.x837p import build_837p
+    from edi.x837p import EnvelopeSpec, build_837p
     from models import utcnow
 
     t_build, _ = timed(lambda: build_837p(build_claim_batch(app.config, ready, encounters, batch_reference="1"),
-                                          isa_control=1, gs_control=1, st_control="0001", created=utcnow()))
+                                          envelope=EnvelopeSpec(isa_control=1, gs_control=1, created=utcnow())))
     add("build 837P (pure)", t_build, len(ready))
 
-    t_submit, f = timed(lambda: submit_all(app))
+    t_submit, f = timed(lambda: submit_all(app.config, app.uow, as_of=app.as_of))
     add("submit (load, build, store file)", t_submit, counts["ready"])
     add("end to end", t_import + t_code + t_submit, result.inserted)
     app.close()

@@ -35,7 +35,7 @@ def bench(backend: str, url: str, n: int, tmp: Path) -> list[dict[str, Any]]:
     write_encounters(csv_path, n, seed=1)
     app = practice(tmp, url)
     t0 = time.perf_counter()
-    imported = import_encounters(app, csv_path).inserted
+    imported = import_encounters(app.config, app.uow, csv_path).inserted
     rows: list[dict[str, Any]] = [{"backend": backend, "run": "-", "step": "import (before the runs)",
                                    "seconds": round(time.perf_counter() - t0, 2), "counts": {"encounters": imported}}]
     total = 0.0

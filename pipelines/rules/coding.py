@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 from pipelines.rules import icd10
 
@@ -50,6 +51,7 @@ __all__ = [
     "Session",
     "code_session",
     "session_minutes",
+    "session_of",
 ]
 
 # Hold reasons that come from coding, in the order they are reported.
@@ -147,6 +149,17 @@ class Session:
     diagnoses: tuple[str, ...]
     member_id: str
     authorization_number: str | None = None
+
+
+def session_of(e: Any) -> Session:
+    """The coding facts of a stored encounter (an ORM object or a row with the Encounter columns)."""
+    return Session(
+        encounter_id=e.encounter_id, patient_id=e.patient_id, payer_id=e.payer_id,
+        date_of_service=e.date_of_service, start_time=e.start_time, end_time=e.end_time, service=e.service,
+        em_code=e.em_code, therapy_minutes=e.therapy_minutes, interactive_complexity=bool(e.interactive_complexity),
+        modality=e.modality, patient_location=e.patient_location, rendering_npi=e.rendering_npi,
+        rendering_credential=e.rendering_credential, diagnoses=tuple(e.diagnoses or ()),
+        member_id=e.member_id or "", authorization_number=e.authorization_number)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ ignored (the new one replaces it). Choices where the contract is silent:
 * DUPLICATE_SESSION: two different encounters billed 90832/90834/90837, same patient, date and
   rendering NPI; both are held.
 * ELIGIBILITY_INACTIVE uses the eligibility on file for the patient and payer (``payer_id`` is the
-  configuration's payer id): when several are given for one pair, the last in the sequence (the
-  most recent 271) is the one on file. No 271 on file: no hold.
+  configuration's payer id), as :func:`pipelines.rules.eligibility.on_file` chooses it (the newest
+  271 that states coverage). No 271 on file: no hold.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipelines.rules.coding import CODING_HOLD_ORDER, PSYCHOTHERAPY_CODES, CodedClaim, PayerRules, Session
+from pipelines.rules.eligibility import Coverage
 from pipelines.rules.npi import is_valid_npi
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "TIMELY_FILING_EXPIRED",
     "VISIT_LIMIT_REACHED",
     "Authorization",
-    "Eligibility",
     "scrub",
 ]
 
@@ -92,31 +92,6 @@ class Authorization:
     end_date: date
     visits_authorized: int
     service_codes: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Eligibility:
-    """Coverage as a 271 reported it for a patient and a payer (the configuration's payer id)."""
-
-    patient_id: str
-    payer_id: str
-    active: bool | None
-    start: date | None = None
-    end: date | None = None
-
-    def inactive_on(self, day: date) -> bool:
-        """True when the 271 shows the coverage inactive on ``day``.
-
-        Active coverage is inactive outside its dates. An inactive answer holds every day unless it
-        gives the dates of the coverage that ended: a day inside those was covered. ``active`` None
-        (a 271 with only rejections, e.g. subscriber not found) says nothing about coverage.
-        """
-        if self.active is None:
-            return False
-        outside = (self.start is not None and day < self.start) or (self.end is not None and day > self.end)
-        if not self.active and self.start is None and self.end is None:
-            return True
-        return outside
 
 
 @dataclass(frozen=True)
@@ -190,29 +165,26 @@ def _conflicts(entries: Sequence[_Entry]) -> tuple[set[str], set[str]]:
     return conflict, duplicate
 
 
-def scrub(
-    claims: Sequence[tuple[Session, CodedClaim]],
-    *,
-    payers: Mapping[str, PayerRules],
-    authorizations: Mapping[str, Authorization],
-    eligibility: Sequence[Eligibility],
-    billing_npi: str,
-    as_of: date,
-    history: Sequence[tuple[Session, CodedClaim]] = (),
-) -> dict[str, tuple[str, ...]]:
-    """Every hold reason of each new claim (coding holds included), keyed by encounter_id.
+def _auth_reasons(entry: _Entry, payers: Mapping[str, PayerRules],
+                  authorizations: Mapping[str, Authorization]) -> set[str]:
+    """AUTH_MISSING, AUTH_EXPIRED, AUTH_NOT_FOR_SERVICE for one claim."""
+    needs_auth = _auth_codes(entry, payers)
+    if not needs_auth:
+        return set()
+    auth = _authorization_for(entry, authorizations)
+    if auth is None:
+        return {AUTH_MISSING}
+    reasons = set()
+    if not auth.start_date <= entry.session.date_of_service <= auth.end_date:
+        reasons.add(AUTH_EXPIRED)
+    if auth.service_codes and not needs_auth <= auth.service_codes:
+        reasons.add(AUTH_NOT_FOR_SERVICE)
+    return reasons
 
-    ``authorizations`` is keyed by authorization number. A claim with no reason maps to ``()``.
-    Raises ValueError when a new claim's payer is not in ``payers``.
-    """
-    new_ids = {session.encounter_id for session, _ in claims}
-    new = [_Entry(s, c, True) for s, c in claims]
-    everything = new + [_Entry(s, c, False) for s, c in history if s.encounter_id not in new_ids]
-    for entry in new:
-        if entry.session.payer_id not in payers:
-            raise ValueError(
-                f"encounter {entry.session.encounter_id}: payer {entry.session.payer_id!r} is not configured"
-            )
+
+def _cross_encounter_holds(everything: Sequence[_Entry], payers: Mapping[str, PayerRules],
+                           authorizations: Mapping[str, Authorization]) -> dict[str, set[str]]:
+    """Ids of the new entries held by each cross-encounter rule, keyed by hold reason."""
 
     def auth_group(entry: _Entry) -> tuple[object, int] | None:
         auth = _authorization_for(entry, authorizations)
@@ -231,41 +203,55 @@ def scrub(
             return None
         return (s.patient_id, s.payer_id, s.date_of_service.year), payer.visit_limit_per_year
 
-    exhausted = _hold_past_limit(everything, auth_group)
-    over_limit = _hold_past_limit(everything, visit_group)
     conflict, duplicate = _conflicts(everything)
-    on_file = {(e.patient_id, e.payer_id): e for e in eligibility}
+    return {
+        AUTH_EXHAUSTED: _hold_past_limit(everything, auth_group),
+        VISIT_LIMIT_REACHED: _hold_past_limit(everything, visit_group),
+        CODE_CONFLICT: conflict,
+        DUPLICATE_SESSION: duplicate,
+    }
+
+
+def scrub(
+    claims: Sequence[tuple[Session, CodedClaim]],
+    *,
+    payers: Mapping[str, PayerRules],
+    authorizations: Mapping[str, Authorization],
+    eligibility: Mapping[tuple[str, str], Coverage],
+    billing_npi: str,
+    as_of: date,
+    history: Sequence[tuple[Session, CodedClaim]] = (),
+) -> dict[str, tuple[str, ...]]:
+    """Every hold reason of each new claim (coding holds included), keyed by encounter_id.
+
+    ``authorizations`` is keyed by authorization number; ``eligibility`` is the coverage on file per
+    (patient_id, payer_id) (:func:`pipelines.rules.eligibility.on_file`). A claim with no reason
+    maps to ``()``.
+    Raises ValueError when a new claim's payer is not in ``payers``.
+    """
+    new_ids = {session.encounter_id for session, _ in claims}
+    new = [_Entry(s, c, True) for s, c in claims]
+    everything = new + [_Entry(s, c, False) for s, c in history if s.encounter_id not in new_ids]
+    for entry in new:
+        if entry.session.payer_id not in payers:
+            raise ValueError(
+                f"encounter {entry.session.encounter_id}: payer {entry.session.payer_id!r} is not configured"
+            )
+    cross = _cross_encounter_holds(everything, payers, authorizations)
     billing_npi_ok = is_valid_npi(billing_npi)
 
     result: dict[str, tuple[str, ...]] = {}
     for entry in new:
         s, claim = entry.session, entry.claim
-        payer = payers[s.payer_id]
-        reasons = set(claim.holds)
+        reasons = set(claim.holds) | _auth_reasons(entry, payers, authorizations)
         if not s.member_id.strip():
             reasons.add(MEMBER_ID_MISSING)
         if not billing_npi_ok or not is_valid_npi(s.rendering_npi):
             reasons.add(NPI_INVALID)
-        needs_auth = _auth_codes(entry, payers)
-        if needs_auth:
-            auth = _authorization_for(entry, authorizations)
-            if auth is None:
-                reasons.add(AUTH_MISSING)
-            else:
-                if not auth.start_date <= s.date_of_service <= auth.end_date:
-                    reasons.add(AUTH_EXPIRED)
-                if auth.service_codes and not needs_auth <= auth.service_codes:
-                    reasons.add(AUTH_NOT_FOR_SERVICE)
-        flags = (
-            (exhausted, AUTH_EXHAUSTED),
-            (over_limit, VISIT_LIMIT_REACHED),
-            (conflict, CODE_CONFLICT),
-            (duplicate, DUPLICATE_SESSION),
-        )
-        reasons.update(reason for ids, reason in flags if s.encounter_id in ids)
-        if (as_of - s.date_of_service).days > payer.timely_filing_days:
+        reasons.update(reason for reason, ids in cross.items() if s.encounter_id in ids)
+        if (as_of - s.date_of_service).days > payers[s.payer_id].timely_filing_days:
             reasons.add(TIMELY_FILING_EXPIRED)
-        coverage = on_file.get((s.patient_id, s.payer_id))
+        coverage = eligibility.get((s.patient_id, s.payer_id))
         if coverage is not None and coverage.inactive_on(s.date_of_service):
             reasons.add(ELIGIBILITY_INACTIVE)
         result[s.encounter_id] = tuple(reason for reason in HOLD_ORDER if reason in reasons)

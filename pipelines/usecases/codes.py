@@ -1,24 +1,27 @@
 """CARC and RARC descriptions: operator-loaded lists first, then the bundled lists.
 
-`edi codes import carc|rarc FILE` stores the rows of a current list (columns as the bundled CSVs,
+`edi codes import carc|rarc FILE` (:func:`import_code_list`) stores the rows of a current list (columns as the bundled CSVs,
 ``code`` and ``description`` required) in ``code_descriptions``; a code imported again is replaced.
 :func:`describe` answers from those rows, then from :mod:`edi.codes`, else "description not loaded".
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from edi import codes as bundled
 from models import CodeDescription, utcnow
-from pipelines.cli.app import App
 from pipelines.errors import InputError, UsageError
+from pipelines.logs import get_logger
+from pipelines.usecases.uow import UnitOfWork
 
-__all__ = ["LISTS", "cmd_import", "describe", "describe_many", "import_entries"]
+__all__ = ["LISTS", "describe", "describe_many", "import_code_list", "import_entries"]
+
+log = get_logger("edi")
 
 LISTS = ("carc", "rarc")
 _CHUNK = 1000
@@ -72,17 +75,19 @@ def import_entries(session: Session, list_name: str, entries: Iterable[bundled.C
     return len(codes)
 
 
-def cmd_import(app: App, args: argparse.Namespace) -> int:
-    """`edi codes import carc|rarc FILE`."""
-    name = _name(args.list_name)
+def import_code_list(uow: UnitOfWork, list_name: str, path: str | Path) -> tuple[str, int]:
+    """`edi codes import carc|rarc FILE`: the list's name and how many codes were stored.
+
+    InputError when the file cannot be read or lacks the code/description columns.
+    """
+    name = _name(list_name)
     try:
-        entries = bundled.load_csv(args.file)
+        entries = bundled.load_csv(path)
     except bundled.CodeListError as exc:
         raise InputError(str(exc)) from exc
     except OSError as exc:
-        raise InputError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
-    with app.transaction() as session:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with uow.transaction() as session:
         n = import_entries(session, name, entries)
-    app.log.info("codes_imported", list_name=name, codes=n)
-    app.emit({"list": name, "imported": n}, f"imported {n} {name.upper()} code(s)")
-    return 0
+    log.info("codes_imported", list_name=name, codes=n)
+    return name, n

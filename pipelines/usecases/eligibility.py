@@ -3,44 +3,45 @@
 A pair (patient, configured payer) seen in the encounters needs a 270 when one of its encounters
 is not yet submitted or has a date of service within ``eligibility_max_age_days`` of "today"
 (recent or upcoming), and it has neither an Eligibility row nor a 270 Inquiry (in a file that was
-not rejected) from that window. The inquiry asks about "today" (``app.as_of``) for the mental
-health service type (MH). Each inquiry gets a unique trace number (TRN02), which the 271 echoes;
-the file's BHT03 is ``ELIG-<ISA13>`` so a 271 rejected as a whole (no subscriber loop) still finds
-its inquiries.
+not rejected) from that window (:func:`pipelines.rules.eligibility.pairs_due`). The inquiry asks
+about "today" (``as_of``) for the mental health service type (MH). Each inquiry gets a unique
+trace number (TRN02), which the 271 echoes; the file's BHT03 is ``ELIG-<ISA13>`` so a 271 rejected
+as a whole (no subscriber loop) still finds its inquiries.
 
 :func:`request_eligibility` records the file (``built``) and its Inquiry rows in one transaction;
-the upload is a separate step (the nightly run's, or :func:`cmd_request`'s).
-:func:`eligibility_on_file` gives the scrubber's view: the newest 271 with coverage per pair.
+the upload is a separate step (the nightly run's, or `edi eligibility request`'s).
+:func:`eligibility_on_file` is the scrubber's view and :func:`eligibility_of_patient` what
+`edi eligibility show` lists; both choose the answer with :mod:`pipelines.rules.eligibility`.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from edi.errors import BuildError
 from edi.x270 import Batch270, InformationReceiver, Inquiry270, build_270, plan_sets
 from edi.x837p import Address, Patient, Payer, Receiver, Submitter, Subscriber
 from models import Claim, Eligibility, Encounter, File, Inquiry, utcnow
-from pipelines.cli.app import App
-from pipelines.cli.table import render_table
 from pipelines.config import Config, PayerConfig
 from pipelines.errors import NotFound
-from pipelines.rules import scrub
+from pipelines.logs import get_logger
+from pipelines.rules import eligibility as rules
+from pipelines.rules.lifecycle import UNSENT
 from pipelines.usecases.ledger import next_control
-from pipelines.usecases.outbound import allocate_controls, report_request, write_outbound
+from pipelines.usecases.outbound import InquiryFile, allocate_controls, check_envelope, write_outbound
+from pipelines.usecases.uow import UnitOfWork
 
 __all__ = [
     "SERVICE_TYPES",
     "batch_reference",
-    "cmd_request",
-    "cmd_show",
+    "build_eligibility_requests",
     "eligibility_dict",
+    "eligibility_of_patient",
     "eligibility_on_file",
     "isa_of_reference",
     "request_eligibility",
@@ -48,8 +49,9 @@ __all__ = [
     "x12_people",
 ]
 
+log = get_logger("edi")
+
 SERVICE_TYPES: tuple[str, ...] = ("MH",)
-_UNSUBMITTED = ("held", "ready")
 _REFERENCE_PREFIX = "ELIG-"
 
 
@@ -73,23 +75,16 @@ def isa_of_reference(reference: str) -> str | None:
 
 def _pairs_due(session: Session, config: Config, as_of: date) -> list[Encounter]:
     """The latest encounter of each patient/payer pair that needs an inquiry, in a stable order."""
-    since = as_of - timedelta(days=config.eligibility_max_age_days)
-    submitted = set(session.scalars(select(Claim.encounter_id).where(Claim.status.not_in(_UNSUBMITTED))))
-    latest: dict[tuple[str, str], Encounter] = {}
-    for enc in session.scalars(select(Encounter).order_by(Encounter.date_of_service, Encounter.encounter_id)):
-        if enc.payer_id not in config.payers:
-            continue
-        if enc.encounter_id in submitted and enc.date_of_service < since:
-            continue
-        latest[(enc.patient_id, enc.payer_id)] = enc
-    if not latest:
-        return []
-    checked = {(e.patient_id, e.payer_id) for e in session.scalars(
-        select(Eligibility).where(Eligibility.checked_at >= _start_of(since)))}
-    asked = {(q.patient_id, q.payer_id) for q, state in session.execute(
-        select(Inquiry, File.state).outerjoin(File, File.id == Inquiry.file_id)
+    since = rules.inquiry_since(as_of, config.eligibility_max_age_days)
+    submitted = set(session.scalars(select(Claim.encounter_id).where(Claim.status.not_in(sorted(UNSENT)))))
+    encounters = list(session.scalars(select(Encounter).order_by(Encounter.date_of_service, Encounter.encounter_id)))
+    checked = {(e.patient_id, e.payer_id) for e in session.execute(
+        select(Eligibility.patient_id, Eligibility.payer_id).where(Eligibility.checked_at >= _start_of(since)))}
+    asked = {(patient, payer) for patient, payer, state in session.execute(
+        select(Inquiry.patient_id, Inquiry.payer_id, File.state).outerjoin(File, File.id == Inquiry.file_id)
         .where(Inquiry.kind == "270", Inquiry.created_at >= _start_of(since))) if state != "rejected"}
-    return [enc for key, enc in sorted(latest.items()) if key not in checked and key not in asked]
+    return rules.pairs_due(encounters, since=since, payers=config.payers, submitted=submitted, checked=checked,
+                           asked=asked)
 
 
 def _start_of(day: date) -> datetime:
@@ -123,67 +118,60 @@ def _batch(config: Config, inquiries: Sequence[Inquiry270], reference: str) -> B
         inquiries=tuple(inquiries), batch_reference=reference)
 
 
-def _request(app: App, run_id: int | None) -> tuple[File | None, list[dict[str, Any]], list[dict[str, Any]]]:
-    config, as_of = app.config, app.as_of
+def _inquiries(config: Config, due: Sequence[Encounter], first_trace: int, as_of: date, result: InquiryFile
+               ) -> list[tuple[Encounter, Inquiry270]]:
+    """The 270 inquiry of each pair due; one the builder refuses is skipped (``result.skipped``)."""
+    ready: list[tuple[Encounter, Inquiry270]] = []
+    for i, enc in enumerate(due):
+        subscriber, patient = x12_people(enc)
+        q = Inquiry270(trace_number=f"E{first_trace + i:07d}", payer=x12_payer(config.payer(enc.payer_id)),
+                       subscriber=subscriber, service_date=as_of, patient=patient, service_types=SERVICE_TYPES)
+        try:  # one bad encounter must not stop the others: build it alone first
+            build_270(_batch(config, [q], "CHECK"), envelope=check_envelope(utcnow(), config.clearinghouse.usage))
+        except BuildError as exc:
+            result.skipped.append({"patient_id": enc.patient_id, "payer_id": enc.payer_id, "reason": str(exc)})
+            log.warning("eligibility_inquiry_skipped", patient_id=enc.patient_id, payer_id=enc.payer_id,
+                        encounter_id=enc.encounter_id, error=str(exc))
+            continue
+        ready.append((enc, q))
+    return ready
+
+
+def build_eligibility_requests(config: Config, uow: UnitOfWork, *, as_of: date, run_id: int | None = None
+                               ) -> InquiryFile:
+    """Build one 270 file for every pair that needs an inquiry; record it (``built``) with its
+    Inquiry rows in one transaction; do not upload. Returns the file (None when no pair needs one),
+    the inquiries and the pairs skipped."""
     ch = config.clearinghouse
-    sent: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    with app.transaction() as session:
+    result = InquiryFile(None)
+    with uow.transaction() as session:
         due = _pairs_due(session, config, as_of)
         if not due:
-            return None, sent, skipped
-        first = next_control(session, ch.submitter_id, "trace", len(due))
-        ready: list[tuple[Encounter, Inquiry270]] = []
-        for i, enc in enumerate(due):
-            subscriber, patient = x12_people(enc)
-            q = Inquiry270(trace_number=f"E{first + i:07d}", payer=x12_payer(config.payer(enc.payer_id)),
-                           subscriber=subscriber, service_date=as_of, patient=patient,
-                           service_types=SERVICE_TYPES)
-            try:  # one bad encounter must not stop the others: build it alone first
-                build_270(_batch(config, [q], "CHECK"), isa_control=1, gs_control=1, st_control="0001",
-                          created=utcnow(), usage=ch.usage)
-            except BuildError as exc:
-                skipped.append({"patient_id": enc.patient_id, "payer_id": enc.payer_id, "reason": str(exc)})
-                app.log.warning("eligibility_inquiry_skipped", patient_id=enc.patient_id, payer_id=enc.payer_id,
-                                encounter_id=enc.encounter_id, error=str(exc))
-                continue
-            ready.append((enc, q))
+            return result
+        ready = _inquiries(config, due, next_control(session, ch.submitter_id, "trace", len(due)), as_of, result)
         if not ready:
-            return None, sent, skipped
+            return result
         inquiries = [q for _, q in ready]
         n_sets = len(plan_sets(inquiries))
         controls = allocate_controls(session, ch.submitter_id, n_sets)
-        text = build_270(_batch(config, inquiries, batch_reference(controls.isa)), isa_control=controls.isa,
-                         gs_control=controls.gs, st_control=controls.st_control(), created=utcnow(),
-                         usage=ch.usage)
-        f = write_outbound(app, session, kind="270", text=text, controls=controls,
+        text = build_270(_batch(config, inquiries, batch_reference(controls.isa)),
+                         envelope=controls.envelope(created=utcnow(), usage=ch.usage))
+        f = write_outbound(config, session, kind="270", text=text, controls=controls,
                            st_controls=[("270", controls.st_control(i)) for i in range(n_sets)], run_id=run_id)
         for enc, q in ready:
             session.add(Inquiry(kind="270", trace=q.trace_number, patient_id=enc.patient_id,
                                 payer_id=enc.payer_id, file_id=f.id))
-            sent.append({"patient_id": enc.patient_id, "payer_id": enc.payer_id, "trace": q.trace_number})
+            result.sent.append({"patient_id": enc.patient_id, "payer_id": enc.payer_id, "trace": q.trace_number})
         session.flush()
-    app.log.info("eligibility_requested", file_id=f.id, inquiries=len(sent), transaction_sets=n_sets,
-                 skipped=len(skipped))
-    return f, sent, skipped
+        result.file = f
+    log.info("eligibility_requested", file_id=f.id, inquiries=len(result.sent), transaction_sets=n_sets,
+             skipped=len(result.skipped))
+    return result
 
 
-def request_eligibility(app: App, run_id: int | None = None) -> File | None:
-    """Build one 270 file for every pair that needs an inquiry; record it (``built``), do not upload.
-
-    Returns the file, or None when no pair needs one.
-    """
-    return _request(app, run_id)[0]
-
-
-def cmd_request(app: App, args: argparse.Namespace) -> int:
-    """`edi eligibility request`: build the 270 file and upload what is waiting."""
-    f, sent, skipped = _request(app, None)
-    return report_request(
-        app, f, sent, skipped, nothing="no patient/payer pair needs an eligibility inquiry",
-        heading=lambda f: f"270 file {f.id} ({f.name}): {len(sent)} inquiry(ies)",
-        sent_line=lambda s: f"  {s['patient_id']} / {s['payer_id']}  trace {s['trace']}",
-        skipped_line=lambda s: f"  skipped {s['patient_id']} / {s['payer_id']}: {s['reason']}")
+def request_eligibility(config: Config, uow: UnitOfWork, *, as_of: date, run_id: int | None = None) -> File | None:
+    """:func:`build_eligibility_requests`' file: the 270 built, or None when no pair needs one."""
+    return build_eligibility_requests(config, uow, as_of=as_of, run_id=run_id).file
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,25 +179,21 @@ def cmd_request(app: App, args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _newest_first(session: Session, patient_ids: Iterable[str] | None) -> list[Eligibility]:
-    stmt = select(Eligibility).order_by(Eligibility.checked_at.desc(), Eligibility.id.desc())
-    if patient_ids is not None:
-        stmt = stmt.where(Eligibility.patient_id.in_(list(patient_ids)))
-    return list(session.scalars(stmt))
+def eligibility_on_file(session: Session, patients: Collection[str] | Select[Any] | None = None
+                        ) -> dict[tuple[str, str], rules.Coverage]:
+    """The coverage on file per (patient, payer) (:func:`pipelines.rules.eligibility.on_file`):
+    the newest 271 that states coverage; a rejection-only answer never hides an earlier one.
 
-
-def eligibility_on_file(session: Session, patient_ids: Iterable[str] | None = None) -> list[scrub.Eligibility]:
-    """Per patient/payer, the newest 271 that stated coverage (a rejection-only answer is skipped).
-
-    The form :func:`pipelines.scrub.scrub` takes for ELIGIBILITY_INACTIVE.
+    ``patients``: patient ids, or a query of them; None for every patient. The form
+    :func:`pipelines.rules.scrub.scrub` takes for ELIGIBILITY_INACTIVE.
     """
-    out: dict[tuple[str, str], scrub.Eligibility] = {}
-    for row in _newest_first(session, patient_ids):
-        key = (row.patient_id, row.payer_id)
-        if row.active is None or key in out:
-            continue
-        out[key] = scrub.Eligibility(row.patient_id, row.payer_id, row.active, row.plan_start, row.plan_end)
-    return list(out.values())
+    stmt = (select(Eligibility.patient_id, Eligibility.payer_id, Eligibility.active, Eligibility.plan_start,
+                   Eligibility.plan_end)
+            .order_by(Eligibility.checked_at.desc(), Eligibility.id.desc()))
+    if patients is not None:
+        stmt = stmt.where(Eligibility.patient_id.in_(patients if isinstance(patients, Select) else list(patients)))
+    return {pair: rules.Coverage(r.patient_id, r.payer_id, r.active, r.plan_start, r.plan_end)
+            for pair, r in rules.on_file(session.execute(stmt)).items()}
 
 
 def eligibility_dict(row: Eligibility, config: Config | None = None) -> dict[str, Any]:
@@ -224,59 +208,18 @@ def eligibility_dict(row: Eligibility, config: Config | None = None) -> dict[str
     }
 
 
-def _benefit_line(b: dict[str, Any]) -> str:
-    def money(items: list[dict[str, Any]], key: str, suffix: str = "") -> str:
-        parts = []
-        for x in items:
-            flag = x.get("in_network")
-            net = " in-network" if flag is True else " out-of-network" if flag is False else ""
-            parts.append(f"{x[key]}{suffix}{net}")
-        return ", ".join(parts)
-
-    bits = [f"{b['service_type']} {b['description']}"]
-    if b.get("coverage"):
-        bits.append(b["coverage"])
-    for label, key, field, suffix in (("copay", "copay", "amount", ""), ("coinsurance", "coinsurance", "percent", "%"),
-                                      ("deductible", "deductible", "amount", ""),
-                                      ("deductible remaining", "deductible_remaining", "amount", "")):
-        if b.get(key):
-            bits.append(f"{label} {money(b[key], field, suffix)}")
-    if b.get("visit_limit") is not None:
-        bits.append(f"visit limit {b['visit_limit']}")
-    if b.get("visits_remaining") is not None:
-        bits.append(f"visits remaining {b['visits_remaining']}")
-    if b.get("auth_required") is not None:
-        bits.append("auth required" if b["auth_required"] else "no auth required")
-    if b.get("auth_required_procedures"):
-        bits.append("auth required for " + ", ".join(b["auth_required_procedures"]))
-    return "; ".join(bits)
-
-
-def cmd_show(app: App, args: argparse.Namespace) -> int:
-    """`edi eligibility show PATIENT_ID [--json]`: the newest eligibility on file per payer."""
-    patient_id = args.patient_id
-    with app.transaction() as session:
-        latest: dict[str, dict[str, Any]] = {}
-        for row in _newest_first(session, [patient_id]):
-            latest.setdefault(row.payer_id, eligibility_dict(row, app.config))
-        known = bool(latest) or session.scalars(
+def eligibility_of_patient(config: Config, uow: UnitOfWork, patient_id: str) -> list[dict[str, Any]]:
+    """`edi eligibility show`: per payer, the answer on file (else the newest, with its rejections),
+    sorted by payer. NotFound when the patient is in neither the encounters nor the 271s."""
+    with uow.transaction() as session:
+        by_payer: dict[str, list[Eligibility]] = {}
+        for row in session.scalars(select(Eligibility).where(Eligibility.patient_id == patient_id)
+                                   .order_by(Eligibility.checked_at.desc(), Eligibility.id.desc())):
+            by_payer.setdefault(row.payer_id, []).append(row)
+        shown = {payer: rules.answer_to_show(rows) for payer, rows in by_payer.items()}
+        rows = [eligibility_dict(row, config) for _, row in sorted(shown.items()) if row is not None]
+        known = bool(rows) or session.scalars(
             select(Encounter.encounter_id).where(Encounter.patient_id == patient_id).limit(1)).first() is not None
     if not known:
         raise NotFound(f"no patient {patient_id!r} in the encounters and no eligibility on file for it")
-    rows = sorted(latest.values(), key=lambda d: d["payer_id"])
-
-    def text() -> str:
-        if not rows:
-            return f"no eligibility on file for patient {patient_id} (run `edi eligibility request`)"
-        lines = [render_table(["payer", "coverage", "plan start", "plan end", "checked"],
-                              [[r["payer_id"], r["coverage"], r["plan_start"] or "", r["plan_end"] or "",
-                                (r["checked_at"] or "")[:10]] for r in rows])]
-        for r in rows:
-            for b in r["benefits"]:
-                lines.append(f"  {r['payer_id']}: {_benefit_line(b)}")
-            for x in r["rejections"]:
-                lines.append(f"  {r['payer_id']}: rejected - {x['text']}")
-        return "\n".join(lines)
-
-    app.emit({"patient_id": patient_id, "eligibility": rows}, text)
-    return 0
+    return rows

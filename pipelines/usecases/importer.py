@@ -27,10 +27,8 @@ Choices where the contract is silent:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -40,10 +38,14 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, tuple_, update
 
 from models import Authorization, Claim, Encounter, utcnow
-from pipelines.cli.app import App
+from pipelines.config import Config
 from pipelines.errors import InputError
+from pipelines.logs import get_logger
 from pipelines.rules import icd10
 from pipelines.rules.coding import SERVICES
+from pipelines.rules.lifecycle import UNSENT, ClaimStatus
+from pipelines.usecases.bulk import chunks
+from pipelines.usecases.uow import UnitOfWork
 
 __all__ = [
     "AUTHORIZATION_COLUMNS",
@@ -51,8 +53,6 @@ __all__ = [
     "ENCOUNTER_OPTIONAL",
     "ImportResult",
     "RowError",
-    "cmd_import_authorizations",
-    "cmd_import_encounters",
     "import_authorizations",
     "import_encounters",
     "parse_authorization_row",
@@ -93,11 +93,12 @@ _MAX_LEN = {
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _ZIP = re.compile(r"^\d{5}(-?\d{4})?$")
 _SERVICE_CODE = re.compile(r"^[A-Z0-9]{5}$")
-_CHUNK = 2000  # rows per bulk statement / IN list
 EXTRA_FIELDS = "\x00extra"  # key marking a row with more fields than the header
 
-CORRECTABLE = ("held", "ready", "rejected", "denied")
+CORRECTABLE = frozenset({*UNSENT, ClaimStatus.REJECTED, ClaimStatus.DENIED})
 """Claim states whose encounter may be re-imported with corrections."""
+
+log = get_logger("edi")
 
 
 class RowError(ValueError):
@@ -202,11 +203,8 @@ def _check_shape(row: Mapping[str, str | None]) -> list[str]:
     return problems
 
 
-def parse_encounter_row(row: Mapping[str, str | None], payer_ids: frozenset[str] | set[str]) -> dict[str, Any]:
-    """The Encounter column values of one CSV row; raises :class:`RowError` naming every problem."""
-    r = _Row(row)
-    r.problems += _check_shape(row)
-    out: dict[str, Any] = {}
+def _patient(r: _Row, out: dict[str, Any], payer_ids: frozenset[str] | set[str]) -> None:
+    """Patient, payer and subscriber columns."""
     for name in ("encounter_id", "patient_id", "patient_last_name", "patient_first_name", "patient_address",
                  "patient_city", "rendering_last_name", "rendering_first_name", "rendering_credential",
                  "rendering_npi"):
@@ -227,7 +225,6 @@ def parse_encounter_row(row: Mapping[str, str | None], payer_ids: frozenset[str]
     if payer and payer not in payer_ids:
         r.problems.append("payer_id is not a payer in the configuration")
     out["payer_id"] = payer
-
     relationship = r.choice("relationship", RELATIONSHIPS)
     out["relationship"] = relationship
     if relationship is not None and relationship != "self":
@@ -239,12 +236,15 @@ def parse_encounter_row(row: Mapping[str, str | None], payer_ids: frozenset[str]
         out.update(subscriber_last_name=None, subscriber_first_name=None, subscriber_dob=None,
                    subscriber_sex=None)
 
+
+def _service(r: _Row, out: dict[str, Any]) -> None:
+    """Date, times, service, E/M code, minutes, modality, location and diagnoses."""
+    row = r.row
     out["date_of_service"] = r.date("date_of_service")
     start, end = r.time("start_time"), r.time("end_time")
     if start is not None and end is not None and end <= start:
         r.problems.append("end_time is not after start_time")
     out["start_time"], out["end_time"] = start, end
-
     service = (row.get("service") or "").strip().lower()
     if not service:
         r.problems.append("service is empty")
@@ -252,16 +252,14 @@ def parse_encounter_row(row: Mapping[str, str | None], payer_ids: frozenset[str]
         r.problems.append("service is not a known service")
     out["service"] = service
     em_code = (row.get("em_code") or "").strip()
-    therapy: int | None = None
     if service in MED_MANAGEMENT:
         if not em_code:
             r.problems.append(f"em_code is required for {service}")
         elif em_code not in EM_CODES:
             r.problems.append("em_code is not one of 99202-99205, 99212-99215")
-    if service == "med_management_with_therapy":
-        therapy = r.integer("therapy_minutes", low=0, high=999)
     out["em_code"] = em_code if service in MED_MANAGEMENT and em_code else None
-    out["therapy_minutes"] = therapy
+    out["therapy_minutes"] = (r.integer("therapy_minutes", low=0, high=999)
+                              if service == "med_management_with_therapy" else None)
     out["interactive_complexity"] = r.choice("interactive_complexity", ("Y", "N"), upper=True, default="N") == "Y"
     out["modality"] = r.choice("modality", MODALITIES)
     out["patient_location"] = r.choice("patient_location", LOCATIONS)
@@ -272,6 +270,15 @@ def parse_encounter_row(row: Mapping[str, str | None], payer_ids: frozenset[str]
     elif any(len(c) > 8 for c in diagnoses):
         r.problems.append("diagnoses has a value too long to be an ICD-10-CM code")
     out["diagnoses"] = diagnoses
+
+
+def parse_encounter_row(row: Mapping[str, str | None], payer_ids: frozenset[str] | set[str]) -> dict[str, Any]:
+    """The Encounter column values of one CSV row; raises :class:`RowError` naming every problem."""
+    r = _Row(row)
+    r.problems += _check_shape(row)
+    out: dict[str, Any] = {}
+    _patient(r, out, payer_ids)
+    _service(r, out)
     if r.problems:
         raise RowError(r.problems)
     return out
@@ -348,86 +355,82 @@ def _rows(path: Path, columns: Sequence[str], optional: frozenset[str], result: 
             raise InputError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
 
 
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _reject(result: ImportResult, line: int, key: str, what: str, problems: Sequence[str], log: Any) -> None:
+def _reject(result: ImportResult, line: int, key: str, what: str, problems: Sequence[str]) -> None:
     result.errors.append({"line": line, what: key or None, "problems": list(problems)})
     log.warning("csv_row_rejected", file=Path(result.file).name, line=line, **{what: key or None},
                 problems=len(problems))
 
 
-def import_encounters(app: App, path: str | Path) -> ImportResult:
-    """Validate every row of an encounters CSV, then store the good ones in one transaction."""
-    path = Path(path)
-    result = ImportResult(str(path))
-    payer_ids = set(app.config.payers)
+def _good_encounters(path: Path, payer_ids: set[str], result: ImportResult) -> dict[str, dict[str, Any]]:
+    """The encounter rows that pass every check, by encounter_id; the others go to ``result.errors``."""
     good: dict[str, dict[str, Any]] = {}
     first_line: dict[str, int] = {}
-    for line, row in _rows(path, ENCOUNTER_COLUMNS, ENCOUNTER_OPTIONAL, result, app.log):
+    for line, row in _rows(path, ENCOUNTER_COLUMNS, ENCOUNTER_OPTIONAL, result, log):
         key = (row.get("encounter_id") or "").strip()
         try:
             values = parse_encounter_row(row, payer_ids)
         except RowError as exc:
-            _reject(result, line, key, "encounter_id", exc.problems, app.log)
+            _reject(result, line, key, "encounter_id", exc.problems)
             continue
         if key in first_line:
             _reject(result, line, key, "encounter_id",
-                    [f"encounter_id appears twice in the file (first on line {first_line[key]})"], app.log)
+                    [f"encounter_id appears twice in the file (first on line {first_line[key]})"])
             continue
         first_line[key] = line
         values.update(source_file=path.name, source_line=line)
         good[key] = values
+    return good
 
+
+def import_encounters(config: Config, uow: UnitOfWork, path: str | Path) -> ImportResult:
+    """Validate every row of an encounters CSV, then store the good ones in one transaction."""
+    path = Path(path)
+    result = ImportResult(str(path))
+    good = _good_encounters(path, set(config.payers), result)
     now = utcnow()
-    with app.transaction() as session:
-        ids = list(good)
+    with uow.transaction() as session:
         existing: set[str] = set()
         submitted: dict[str, str] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(list(good)):
             existing.update(session.scalars(select(Encounter.encounter_id).where(Encounter.encounter_id.in_(chunk))))
             submitted.update({e: c for e, c in session.execute(
                 select(Claim.encounter_id, Claim.claim_id)
-                .where(Claim.encounter_id.in_(chunk), Claim.status.notin_(CORRECTABLE)))})
+                .where(Claim.encounter_id.in_(chunk), Claim.status.notin_(sorted(CORRECTABLE))))})
         for key in submitted:
             values = good.pop(key)
             _reject(result, values["source_line"], key, "encounter_id",
-                    [f"encounter_id was already submitted (claim {submitted[key]}); it is not replaced"],
-                    app.log)
+                    [f"encounter_id was already submitted (claim {submitted[key]}); it is not replaced"])
         new = [v | {"imported_at": now} for k, v in good.items() if k not in existing]
         old = [v | {"imported_at": now} for k, v in good.items() if k in existing]
-        for chunk in _chunks(new):
+        for chunk in chunks(new):
             session.execute(insert(cast(Table, Encounter.__table__)), list(chunk))
-        for chunk in _chunks(old):
+        for chunk in chunks(old):
             session.execute(update(Encounter), list(chunk))
         result.inserted, result.replaced = len(new), len(old)
     result.errors.sort(key=lambda e: int(e["line"]))
-    app.log.info("encounters_imported", file=path.name, inserted=result.inserted, replaced=result.replaced,
-                 rejected=len(result.errors))
+    log.info("encounters_imported", file=path.name, inserted=result.inserted, replaced=result.replaced,
+             rejected=len(result.errors))
     return result
 
 
-def import_authorizations(app: App, path: str | Path) -> ImportResult:
+def import_authorizations(config: Config, uow: UnitOfWork, path: str | Path) -> ImportResult:
     """Validate every row of an authorizations CSV, then store (or replace) the good ones."""
     path = Path(path)
     result = ImportResult(str(path))
-    payer_ids = set(app.config.payers)
+    payer_ids = set(config.payers)
     good: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for line, row in _rows(path, AUTHORIZATION_COLUMNS, AUTHORIZATION_OPTIONAL, result, app.log):
+    for line, row in _rows(path, AUTHORIZATION_COLUMNS, AUTHORIZATION_OPTIONAL, result, log):
         key = (row.get("authorization_number") or "").strip()
         try:
             values = parse_authorization_row(row, payer_ids)
         except RowError as exc:
-            _reject(result, line, key, "authorization_number", exc.problems, app.log)
+            _reject(result, line, key, "authorization_number", exc.problems)
             continue
         good[(values["authorization_number"], values["patient_id"], values["payer_id"])] = values
     now = utcnow()
-    with app.transaction() as session:
-        keys = list(good)
+    with uow.transaction() as session:
         existing: dict[tuple[str, str, str], int] = {}
-        for chunk in _chunks(keys, 500):
+        for chunk in chunks(list(good), 500):
             rows = session.execute(
                 select(Authorization.authorization_number, Authorization.patient_id, Authorization.payer_id,
                        Authorization.id)
@@ -436,44 +439,12 @@ def import_authorizations(app: App, path: str | Path) -> ImportResult:
             existing.update({(n, p, y): i for n, p, y, i in rows})
         new = [v | {"imported_at": now} for k, v in good.items() if k not in existing]
         old = [v | {"imported_at": now, "id": existing[k]} for k, v in good.items() if k in existing]
-        for chunk in _chunks(new):
+        for chunk in chunks(new):
             session.execute(insert(cast(Table, Authorization.__table__)), list(chunk))
-        for chunk in _chunks(old):
+        for chunk in chunks(old):
             session.execute(update(Authorization), list(chunk))
         result.inserted, result.replaced = len(new), len(old)
     result.errors.sort(key=lambda e: int(e["line"]))
-    app.log.info("authorizations_imported", file=path.name, inserted=result.inserted, replaced=result.replaced,
-                 rejected=len(result.errors))
+    log.info("authorizations_imported", file=path.name, inserted=result.inserted, replaced=result.replaced,
+             rejected=len(result.errors))
     return result
-
-
-# ------------------------------------------------------------------------------------------------
-# Commands
-# ------------------------------------------------------------------------------------------------
-
-
-def _report(app: App, result: ImportResult, what: str, key: str) -> int:
-    def text() -> str:
-        lines = [f"{Path(result.file).name}: {result.inserted} {what} added, {result.replaced} replaced, "
-                 f"{len(result.errors)} rows rejected"]
-        if result.ignored_columns:
-            lines.append(f"ignored columns: {', '.join(result.ignored_columns)}")
-        return "\n".join(lines)
-
-    if not app.json:
-        for e in result.errors:
-            print(f"{Path(result.file).name}: line {e['line']} ({key} {e[key] or '?'}): "
-                  f"{'; '.join(e['problems'])}", file=sys.stderr)
-    app.emit(result.as_dict(), text)
-    return 1 if result.errors else 0
-
-
-def cmd_import_encounters(app: App, args: argparse.Namespace) -> int:
-    """`edi import encounters FILE`: exit 1 when any row was refused."""
-    return _report(app, import_encounters(app, args.file), "encounters", "encounter_id")
-
-
-def cmd_import_authorizations(app: App, args: argparse.Namespace) -> int:
-    """`edi import authorizations FILE`: exit 1 when any row was refused."""
-    return _report(app, import_authorizations(app, args.file), "authorizations", "authorization_number")
-

@@ -56,7 +56,8 @@ class _Run:
 
 
 def step_submit(r: _Run) -> dict[str, Any]:
-    from pipelines.usecases.claims import code_and_scrub, submit_all
+    from pipelines.usecases.claims import code_and_scrub
+    from pipelines.usecases.submit import submit_all
 
     with r.uow.transaction() as session:
         counts = code_and_scrub(r.config, session, as_of=r.as_of)

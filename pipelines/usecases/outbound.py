@@ -1,24 +1,34 @@
-"""Outbound files: build records for X12 we wrote, and upload what is waiting.
+"""Outbound files: control numbers and ledger records for X12 we wrote, and the upload of what waits.
 
 A file is recorded ``built`` (archived, control numbers kept) in the same transaction that marks
-its claims or inquiries as sent, and uploaded afterwards. Upload is idempotent: a file already in
-the mailbox with the same size (a crash between upload and the state change) is marked ``sent``
-without being written twice.
+its claims or inquiries as sent (:func:`write_outbound`), and uploaded afterwards
+(:func:`upload_pending`, :func:`upload_file`). Upload is idempotent: a file already in the mailbox
+with the same size (a crash between upload and the state change) is marked ``sent`` without being
+written twice. :class:`InquiryFile` is what the 270 and 276 requests return.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from edi.x837p import EnvelopeSpec
 from models import File, utcnow
-from pipelines.cli.app import App
+from pipelines.config import Config
+from pipelines.errors import NotFound
+from pipelines.logs import get_logger
 from pipelines.usecases.ledger import next_control, read_archived_bytes, record_outbound
+from pipelines.usecases.uow import UnitOfWork
+from transports import Mailbox
 
-__all__ = ["Controls", "allocate_controls", "report_request", "upload_file", "upload_pending", "write_outbound"]
+__all__ = ["Controls", "InquiryFile", "allocate_controls", "check_envelope", "file_name", "upload_file",
+           "upload_pending", "write_outbound"]
+
+log = get_logger("edi")
 
 
 class Controls:
@@ -30,6 +40,26 @@ class Controls:
     def st_control(self, i: int = 0) -> str:
         return f"{self.st + i:04d}"
 
+    def envelope(self, *, created: datetime, usage: str) -> EnvelopeSpec:
+        """The envelope of the file these numbers were reserved for (first ST02: :meth:`st_control`)."""
+        return EnvelopeSpec(isa_control=self.isa, gs_control=self.gs, st_control=self.st_control(), created=created,
+                            usage=usage)
+
+
+def check_envelope(created: datetime, usage: str = "T") -> EnvelopeSpec:
+    """Placeholder numbers for building one claim or inquiry alone, to see whether the builder refuses it."""
+    return EnvelopeSpec(isa_control=1, gs_control=1, st_control="0001", created=created, usage=usage)
+
+
+@dataclass
+class InquiryFile:
+    """What a 270 or 276 request did: the file built (None when nothing was due), the inquiries in
+    it and the ones skipped (with the builder's reason)."""
+
+    file: File | None
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
 
 def allocate_controls(session: Session, sender: str, n_sets: int = 1) -> Controls:
     return Controls(next_control(session, sender, "ISA13"), next_control(session, sender, "GS06"),
@@ -40,36 +70,31 @@ def file_name(kind: str, sender: str, isa: int) -> str:
     return f"{sender}_{kind}_{isa:09d}.x12"
 
 
-def write_outbound(app: App, session: Session, *, kind: str, text: str, controls: Controls,
+def write_outbound(config: Config, session: Session, *, kind: str, text: str, controls: Controls,
                    st_controls: list[tuple[str, str]], run_id: int | None = None) -> File:
     """Record a built file in the ledger (state ``built``); the upload step sends it."""
-    ch = app.config.clearinghouse
+    ch = config.clearinghouse
     return record_outbound(
         session, name=file_name(kind, ch.submitter_id, controls.isa), data=text.encode("latin-1"),
-        kind=kind, archive_dir=app.config.archive_dir, sender=ch.submitter_id, receiver=ch.receiver_id,
+        kind=kind, archive_dir=config.archive_dir, sender=ch.submitter_id, receiver=ch.receiver_id,
         isa_control=controls.isa, gs_control=controls.gs, st_controls=st_controls, run_id=run_id)
 
 
-
-
-def upload_file(app: App, file_id: int, *, force: bool = False) -> File:
-    """Put one outbound file into the upload folder and mark it ``sent``."""
-    folder = app.config.transport.upload_dir
-    with app.transaction() as session:
+def upload_file(config: Config, uow: UnitOfWork, mailbox: Mailbox, file_id: int, *, force: bool = False) -> File:
+    """Put one outbound file into the upload folder and mark it ``sent`` (``force``: send it again)."""
+    folder = config.transport.upload_dir
+    with uow.transaction() as session:
         f = session.get(File, file_id, with_for_update=True)
         if f is None or f.direction != "out":
-            from pipelines.errors import NotFound
-
             raise NotFound(f"no outbound file with id {file_id}")
         if f.state != "built" and not force:
             return f
         data = read_archived_bytes(f)
-        with app.mailbox() as box:
-            if force or box.exists(folder, f.name) != len(data):
-                box.put(folder, f.name, data)
-                app.log.info("file_uploaded", file_id=f.id, kind=f.kind, size=len(data))
-            else:
-                app.log.info("file_already_uploaded", file_id=f.id, kind=f.kind)
+        if force or mailbox.exists(folder, f.name) != len(data):
+            mailbox.put(folder, f.name, data)
+            log.info("file_uploaded", file_id=f.id, kind=f.kind, size=len(data))
+        else:
+            log.info("file_already_uploaded", file_id=f.id, kind=f.kind)
         f.attempts = (f.attempts or 0) + 1
         if f.state == "built":
             f.state = "sent"
@@ -77,30 +102,11 @@ def upload_file(app: App, file_id: int, *, force: bool = False) -> File:
         return f
 
 
-def upload_pending(app: App) -> list[int]:
+def upload_pending(config: Config, uow: UnitOfWork, mailbox: Mailbox) -> list[int]:
     """Upload every outbound file still ``built``; returns their ids."""
-    with app.transaction() as session:
+    with uow.transaction() as session:
         ids = list(session.scalars(select(File.id).where(File.direction == "out", File.state == "built")
                                    .order_by(File.id)))
     for file_id in ids:
-        upload_file(app, file_id)
+        upload_file(config, uow, mailbox, file_id)
     return ids
-
-
-def report_request(app: App, f: File | None, sent: list[dict[str, Any]], skipped: list[dict[str, Any]], *,
-                   nothing: str, heading: Callable[[File], str], sent_line: Callable[[dict[str, Any]], str],
-                   skipped_line: Callable[[dict[str, Any]], str]) -> int:
-    """Upload what is waiting and print what an inquiry command (270, 276) did; exit 1 if any was skipped."""
-    uploaded = upload_pending(app)
-    data = {"file_id": f.id if f else None, "file_name": f.name if f else None, "inquiries": sent,
-            "skipped": skipped, "uploaded_file_ids": uploaded}
-
-    def text() -> str:
-        lines = [nothing] if f is None else [heading(f), *map(sent_line, sent)]
-        lines += map(skipped_line, skipped)
-        if uploaded:
-            lines.append("uploaded file id(s): " + ", ".join(map(str, uploaded)))
-        return "\n".join(lines)
-
-    app.emit(data, text)
-    return 1 if skipped else 0

@@ -25,7 +25,8 @@ from edi.x277 import (
 )
 from models import Claim, File, Inquiry
 from pipelines.cli.app import App
-from pipelines.usecases.claim_status import cmd_request, request_status
+from pipelines.cli.claims import cmd_status_request as cmd_request
+from pipelines.usecases.claim_status import request_status
 from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from tests.conftest import FIXTURES
 from tests.integration.test_responses import add_claim, add_encounter, claims, events, inbound_isa
@@ -68,7 +69,7 @@ class TestWhoIsAsked:
                 pk = s.scalars(select(Claim.id)).one()
                 s.add(Inquiry(kind="276", trace="S9999999", patient_id="P-C000001", payer_id="AETNA", claim_pk=pk,
                               created_at=at(AS_OF - timedelta(days=inquiry_days))))
-        f = request_status(app)
+        f = request_status(app.config, app.uow, as_of=app.as_of)
         assert (f is not None) == asked
         if f is not None:
             with app.transaction() as s:
@@ -83,7 +84,7 @@ class TestRequest:
         quiet_claim(app, "C000001", payer_claim_number="PCN1")
         quiet_claim(app, "C000002", payer_id="BCBS", relationship="child")
         quiet_claim(app, "C000003", payer_id="BCBS")
-        f = request_status(app)
+        f = request_status(app.config, app.uow, as_of=app.as_of)
         assert f is not None and (f.kind, f.state) == ("276", "built")
         text = Path(f.archive_path or "").read_text(encoding="latin-1")
         env = open_x12(text)
@@ -100,7 +101,7 @@ class TestRequest:
         with app.transaction() as s:
             qs = list(s.scalars(select(Inquiry).where(Inquiry.kind == "276")))
         assert len(qs) == 3 and len({q.trace for q in qs}) == 3
-        assert request_status(app) is None
+        assert request_status(app.config, app.uow, as_of=app.as_of) is None
 
     def test_cmd_uploads_and_prints_summary(self, app: App) -> None:
         """`edi status request --json` builds the 276, uploads it and lists the claims asked about."""
@@ -121,7 +122,7 @@ def _277(*statuses: ClaimStatus) -> str:
     report = ClaimStatusReport(source=Party("AETNA", "60054"), receiver=Party("SUNRISE", "SUNRISE01", "46"),
                                providers=(ProviderStatus(Party("SUNRISE", "1234567893", "XX"), statuses),),
                                created=AS_OF)
-    return build_277([report], interchange=inbound_isa("60054"), group_control_number=8)
+    return build_277([report], envelope=inbound_isa("60054", gs=8))
 
 
 class TestStatusResponses:
@@ -133,7 +134,7 @@ class TestStatusResponses:
             pk = s.scalars(select(Claim.id).where(Claim.claim_id == "C000123")).one()
             s.add(Inquiry(kind="276", trace="S0000001", patient_id="P-C000123", payer_id="AETNA", claim_pk=pk))
         result = IngestResult()
-        f = ingest_bytes(app, "277.x12", (FIXTURES / "277" / "status.x12").read_bytes(), result)
+        f = ingest_bytes(app.config, app.uow, "277.x12", (FIXTURES / "277" / "status.x12").read_bytes(), result)
         assert f.state == "processed", f.error
         assert (result.counts["claims_matched"], result.counts["claims_unmatched"]) == (2, 1)
         history = events(app, "C000123")
@@ -155,7 +156,7 @@ class TestStatusResponses:
                              lines=(LineStatus("90837", Decimal("180"), (Status("F2", "88", date=AS_OF),),
                                                service_date=date(2026, 10, 28)),),
                              service_date=date(2026, 10, 28))
-        f = ingest_bytes(app, "d.x12", _277(denial).encode("latin-1"), IngestResult())
+        f = ingest_bytes(app.config, app.uow, "d.x12", _277(denial).encode("latin-1"), IngestResult())
         assert f.state == "processed", f.error
         c = claims(app)["C000201"]
         assert c.status == "accepted"

@@ -17,17 +17,11 @@ from edi.validate import validate_x12
 from edi.x12 import read_segments
 from models import Authorization, Claim, ClaimLine, Encounter, File
 from pipelines.cli.app import App
+from pipelines.cli.claims import cmd_export, cmd_list, cmd_show, cmd_submit
 from pipelines.errors import InputError, NotFound
-from pipelines.usecases.claims import (
-    cmd_export,
-    cmd_list,
-    cmd_show,
-    cmd_submit,
-    code_and_scrub,
-    submit_all,
-    submit_ready,
-)
+from pipelines.usecases.claims import code_and_scrub
 from pipelines.usecases.importer import import_authorizations, import_encounters
+from pipelines.usecases.submit import submit_all, submit_ready
 from tests.conftest import FIXTURES
 
 ENCOUNTERS = FIXTURES / "encounters" / "sample.csv"
@@ -74,8 +68,8 @@ def captured(app: App) -> io.StringIO:
 
 def loaded(app: App) -> App:
     app.as_of = AS_OF
-    assert not import_authorizations(app, AUTHS).errors
-    assert not import_encounters(app, ENCOUNTERS).errors
+    assert not import_authorizations(app.config, app.uow, AUTHS).errors
+    assert not import_encounters(app.config, app.uow, ENCOUNTERS).errors
     return app
 
 
@@ -103,7 +97,7 @@ def sample_rows() -> list[dict[str, str]]:
 class TestImportEncounters:
     def test_sample_is_stored(self, app: App) -> None:
         """Every good row is stored with normalized diagnoses."""
-        result = import_encounters(app, ENCOUNTERS)
+        result = import_encounters(app.config, app.uow, ENCOUNTERS)
         assert (result.inserted, result.replaced, result.errors) == (len(sample_rows()), 0, [])
         with app.transaction() as s:
             e = s.get(Encounter, "E-1001")
@@ -111,7 +105,7 @@ class TestImportEncounters:
 
     def test_bad_rows_reported_and_not_stored(self, app: App) -> None:
         """Bad rows are reported by line and encounter_id, the good row is stored, the extra column named."""
-        result = import_encounters(app, BAD_ROWS)
+        result = import_encounters(app.config, app.uow, BAD_ROWS)
         assert result.inserted == 1
         assert result.ignored_columns == ["notes"]
         by_line = {e["line"]: e for e in result.errors}
@@ -126,7 +120,7 @@ class TestImportEncounters:
         rows = [{k: v for k, v in r.items() if k not in ("service", "patient_dob")} for r in sample_rows()]
         path = write_csv(tmp_path / "x.csv", rows)
         with pytest.raises(InputError, match="patient_dob, service"):
-            import_encounters(app, path)
+            import_encounters(app.config, app.uow, path)
         with app.transaction() as s:
             assert s.scalar(select(func.count()).select_from(Encounter)) == 0
 
@@ -134,14 +128,14 @@ class TestImportEncounters:
         """Re-importing a held encounter replaces its data; the next submit recodes the same claim id."""
         loaded(app)
         with app.transaction() as s:
-            code_and_scrub(app, s)
+            code_and_scrub(app.config, s, as_of=app.as_of)
         before = claims_by_encounter(app)["E-1003"]
         assert before.hold_reasons == ["MEMBER_ID_MISSING"]
         fixed = [r | {"member_id": "XBC900000003"} for r in sample_rows() if r["encounter_id"] == "E-1003"]
-        result = import_encounters(app, write_csv(tmp_path / "fix.csv", fixed))
+        result = import_encounters(app.config, app.uow, write_csv(tmp_path / "fix.csv", fixed))
         assert (result.inserted, result.replaced) == (0, 1)
         with app.transaction() as s:
-            code_and_scrub(app, s)
+            code_and_scrub(app.config, s, as_of=app.as_of)
         after = claims_by_encounter(app)["E-1003"]
         assert (after.claim_id, after.status, after.hold_reasons) == (before.claim_id, "ready", [])
         assert [ln.line_control_number for ln in after.lines] == [ln.line_control_number for ln in before.lines]
@@ -150,10 +144,10 @@ class TestImportEncounters:
         """An encounter whose claim was submitted is not replaced; the row is reported."""
         loaded(app)
         with app.transaction() as s:
-            code_and_scrub(app, s)
-        assert submit_ready(app) is not None
+            code_and_scrub(app.config, s, as_of=app.as_of)
+        assert submit_ready(app.config, app.uow, as_of=app.as_of) is not None
         again = [r | {"end_time": "10:30"} for r in sample_rows() if r["encounter_id"] == "E-1001"]
-        result = import_encounters(app, write_csv(tmp_path / "again.csv", again))
+        result = import_encounters(app.config, app.uow, write_csv(tmp_path / "again.csv", again))
         assert result.inserted == result.replaced == 0
         assert "already submitted" in result.errors[0]["problems"][0]
         with app.transaction() as s:
@@ -164,21 +158,21 @@ class TestImportEncounters:
         """A claim the clearinghouse rejected stays rejected; re-importing its encounter sends a new original claim."""
         loaded(app)
         with app.transaction() as s:
-            code_and_scrub(app, s)
-        assert submit_ready(app) is not None
+            code_and_scrub(app.config, s, as_of=app.as_of)
+        assert submit_ready(app.config, app.uow, as_of=app.as_of) is not None
         with app.transaction() as s:
             first = s.scalars(select(Claim).where(Claim.encounter_id == "E-1001")).one()
             first.status, first.status_reason = "rejected", "277CA A7:562 entity's member id invalid"
             first_id = first.claim_id
         with app.transaction() as s:  # without a correction, nothing is re-sent
-            code_and_scrub(app, s)
+            code_and_scrub(app.config, s, as_of=app.as_of)
             assert s.scalar(select(func.count()).select_from(Claim).where(Claim.encounter_id == "E-1001")) == 1
         fixed = [r | {"member_id": "W999999999"} for r in sample_rows() if r["encounter_id"] == "E-1001"]
-        result = import_encounters(app, write_csv(tmp_path / "fixed.csv", fixed))
+        result = import_encounters(app.config, app.uow, write_csv(tmp_path / "fixed.csv", fixed))
         assert (result.replaced, result.errors) == (1, [])
         with app.transaction() as s:
-            code_and_scrub(app, s)
-        assert submit_ready(app) is not None
+            code_and_scrub(app.config, s, as_of=app.as_of)
+        assert submit_ready(app.config, app.uow, as_of=app.as_of) is not None
         with app.transaction() as s:
             claims = {c.claim_id: c for c in s.scalars(select(Claim).where(Claim.encounter_id == "E-1001"))}
         assert claims[first_id].status == "rejected"
@@ -189,11 +183,11 @@ class TestImportEncounters:
 class TestImportAuthorizations:
     def test_reimport_replaces(self, app: App, tmp_path: Path) -> None:
         """An authorization imported again (same number, patient, payer) replaces the stored one."""
-        assert import_authorizations(app, AUTHS).inserted == 3
+        assert import_authorizations(app.config, app.uow, AUTHS).inserted == 3
         path = write_csv(tmp_path / "a.csv", [{
             "authorization_number": "AUTH-200", "patient_id": "P-1002", "payer_id": "AETNA",
             "start_date": "2026-01-01", "end_date": "2026-12-31", "visits_authorized": "5", "service_codes": ""}])
-        result = import_authorizations(app, path)
+        result = import_authorizations(app.config, app.uow, path)
         assert (result.inserted, result.replaced) == (0, 1)
         with app.transaction() as s:
             a = s.scalars(select(Authorization).where(Authorization.authorization_number == "AUTH-200")).one()
@@ -201,7 +195,7 @@ class TestImportAuthorizations:
 
     def test_bad_rows(self, app: App) -> None:
         """Bad authorization rows are reported by line; the good one is stored."""
-        result = import_authorizations(app, FIXTURES / "authorizations" / "bad_rows.csv")
+        result = import_authorizations(app.config, app.uow, FIXTURES / "authorizations" / "bad_rows.csv")
         assert result.inserted == 1
         assert [e["line"] for e in result.errors] == [3, 4]
 
@@ -211,7 +205,7 @@ class TestCodeAndScrub:
     def coded(self, app: App) -> dict[str, Claim]:
         loaded(app)
         with app.transaction() as s:
-            counts = code_and_scrub(app, s)
+            counts = code_and_scrub(app.config, s, as_of=app.as_of)
         assert counts["coded"] == len(sample_rows())
         return claims_by_encounter(app)
 
@@ -235,7 +229,7 @@ class TestCodeAndScrub:
     def test_recoding_is_stable(self, app: App, coded: dict[str, Claim]) -> None:
         """Coding again changes no claim id, line control number or hold, and adds no claim."""
         with app.transaction() as s:
-            code_and_scrub(app, s)
+            code_and_scrub(app.config, s, as_of=app.as_of)
         again = claims_by_encounter(app)
         assert {k: (c.claim_id, c.hold_reasons, [ln.line_control_number for ln in c.lines])
                 for k, c in again.items()} == {
@@ -281,9 +275,9 @@ class TestSubmit:
         """Ready claims beyond one file's limit go into further files; each claim is sent once."""
         loaded(app)
         with app.transaction() as s:
-            ready = code_and_scrub(app, s)["ready"]
-        first = submit_ready(app, limit=10)
-        rest = submit_all(app)
+            ready = code_and_scrub(app.config, s, as_of=app.as_of)["ready"]
+        first = submit_ready(app.config, app.uow, as_of=app.as_of, limit=10)
+        rest = submit_all(app.config, app.uow, as_of=app.as_of)
         assert first is not None and rest
         with app.transaction() as s:
             per_file = dict(s.execute(select(Claim.file_id, func.count()).where(Claim.status == "submitted")
@@ -307,10 +301,10 @@ class TestSubmit:
         """A claim whose data X12 cannot carry is held DATA_INVALID; the other ready claims still go out."""
         loaded(app)
         odd = [r | {"member_id": "***"} for r in sample_rows() if r["encounter_id"] == "E-1012"]
-        import_encounters(app, write_csv(tmp_path / "odd.csv", odd))
+        import_encounters(app.config, app.uow, write_csv(tmp_path / "odd.csv", odd))
         with app.transaction() as s:
-            code_and_scrub(app, s)
-        f = submit_ready(app)
+            code_and_scrub(app.config, s, as_of=app.as_of)
+        f = submit_ready(app.config, app.uow, as_of=app.as_of)
         assert f is not None
         claim = claims_by_encounter(app)["E-1012"]
         assert (claim.status, claim.hold_reasons) == ("held", ["DATA_INVALID"])
@@ -322,15 +316,15 @@ class TestSubmit:
     def test_history_counts_for_cross_encounter_rules(self, app: App, tmp_path: Path) -> None:
         """An encounter imported after its duplicate was submitted is held against the history."""
         loaded(app)
-        assert submit_ready(app) is None  # nothing coded yet
+        assert submit_ready(app.config, app.uow, as_of=app.as_of) is None  # nothing coded yet
         with app.transaction() as s:
-            code_and_scrub(app, s)
-        assert submit_ready(app) is not None
+            code_and_scrub(app.config, s, as_of=app.as_of)
+        assert submit_ready(app.config, app.uow, as_of=app.as_of) is not None
         twin = [r | {"encounter_id": "E-9001", "start_time": "13:00", "end_time": "13:45"}
                 for r in sample_rows() if r["encounter_id"] == "E-1001"]
-        import_encounters(app, write_csv(tmp_path / "twin.csv", twin))
+        import_encounters(app.config, app.uow, write_csv(tmp_path / "twin.csv", twin))
         with app.transaction() as s:
-            code_and_scrub(app, s)
+            code_and_scrub(app.config, s, as_of=app.as_of)
         assert claims_by_encounter(app)["E-9001"].hold_reasons == ["DUPLICATE_SESSION"]
 
 
@@ -339,7 +333,7 @@ class TestOutput:
         """Export prints every claim in the CONTRACT section 6 shape, amounts as strings."""
         loaded(app)
         with app.transaction() as s:
-            code_and_scrub(app, s)
+            code_and_scrub(app.config, s, as_of=app.as_of)
         out = captured(app)
         assert cmd_export(app, args()) == 0
         claims = {c["encounter_ids"][0]: c for c in json.loads(out.getvalue())["claims"]}
@@ -360,7 +354,7 @@ class TestOutput:
         """List with --status gives only those claims; show gives one claim and refuses an unknown id."""
         loaded(app)
         with app.transaction() as s:
-            code_and_scrub(app, s)
+            code_and_scrub(app.config, s, as_of=app.as_of)
         out = captured(app)
         assert cmd_list(app, args(status="held")) == 0
         held = json.loads(out.getvalue())["claims"]
@@ -376,7 +370,7 @@ class TestOutput:
         loaded(app)
         for _ in range(2):
             with app.transaction() as s:
-                code_and_scrub(app, s)
+                code_and_scrub(app.config, s, as_of=app.as_of)
         with app.transaction() as s:
             n = s.scalar(select(func.count()).select_from(ClaimLine))
         assert n == sum(len(c.lines) for c in claims_by_encounter(app).values())

@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from models import Claim, Denial, File
 from pipelines.cli.app import App
+from pipelines.cli.claims import cmd_codes_import as cmd_import
+from pipelines.cli.claims import cmd_denials_list as cmd_list
+from pipelines.cli.claims import cmd_resubmit
 from pipelines.errors import InputError, NotFound, UsageError
-from pipelines.usecases.codes import cmd_import, describe
-from pipelines.usecases.denials import cmd_list, cmd_resubmit
+from pipelines.usecases.codes import describe
 from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from pipelines.usecases.ledger import read_archived_bytes
 from tests.integration.test_posting import LineSpec, add_claim, fixture, one
@@ -27,7 +29,7 @@ def denied_claim(app: App) -> None:
     """C000500 sent, then denied by the CO 197 fixture (payer claim number PCN50001)."""
     with app.transaction() as s:
         add_claim(s, "C000500", DENIED_LINE)
-    ingest_bytes(app, "denial.835", fixture("denial_co197").replace(b"HC:90837:95", b"HC:90837:HO:95"),
+    ingest_bytes(app.config, app.uow, "denial.835", fixture("denial_co197").replace(b"HC:90837:95", b"HC:90837:HO:95"),
                  IngestResult())
 
 

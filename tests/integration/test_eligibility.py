@@ -17,7 +17,9 @@ from edi.x12 import open_x12
 from edi.x271 import Benefit, BenefitDate, EligibilityResponse, Member, Party, Rejection, Trace, build_271
 from models import Claim, Eligibility, File, Inquiry
 from pipelines.cli.app import App
-from pipelines.usecases.eligibility import cmd_request, cmd_show, eligibility_on_file, request_eligibility
+from pipelines.cli.claims import cmd_eligibility_request as cmd_request
+from pipelines.cli.claims import cmd_eligibility_show as cmd_show
+from pipelines.usecases.eligibility import eligibility_on_file, request_eligibility
 from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from tests.conftest import FIXTURES
 from tests.integration.test_responses import add_claim, add_encounter, inbound_isa
@@ -46,12 +48,12 @@ def answer(trace: str, *benefits: Benefit, rejections: tuple[Rejection, ...] = (
     r = EligibilityResponse(source=Party("AETNA", "60054", "PI"),
                             receiver=Party("SUNRISE", "1234567893", "XX", entity="1P"), members=(member,),
                             created=AS_OF, reference="X")
-    return build_271([r], interchange=inbound_isa("60054"), group_control_number=3)
+    return build_271([r], envelope=inbound_isa("60054", gs=3))
 
 
 def ingest(app: App, text: str) -> tuple[File, IngestResult]:
     result = IngestResult()
-    return ingest_bytes(app, "271.x12", text.encode("latin-1"), result), result
+    return ingest_bytes(app.config, app.uow, "271.x12", text.encode("latin-1"), result), result
 
 
 def shown(app: App, patient_id: str) -> list[dict[str, Any]]:
@@ -97,7 +99,7 @@ class TestWhoIsAsked:
                 s.flush()
                 s.add(Inquiry(kind="270", trace="E9999999", patient_id="P-1", payer_id="AETNA", file_id=f.id,
                               created_at=at(AS_OF - timedelta(days=5))))
-        built = request_eligibility(app)
+        built = request_eligibility(app.config, app.uow, as_of=app.as_of)
         assert (built is not None) == asked
         if built is not None:
             assert [(q.patient_id, q.payer_id) for q in inquiries(app) if q.file_id == built.id] == [("P-1", "AETNA")]
@@ -112,7 +114,7 @@ class TestRequest:
             add_encounter(s, "E-2", "P-1", dos=AS_OF - timedelta(days=1))  # same pair: asked once
             add_encounter(s, "E-3", "P-2", payer_id="BCBS", relationship="child", member_id="XBC1")
             add_encounter(s, "E-4", "P-3", payer_id="BCBS", relationship="spouse", member_id="XBC2")
-        f = request_eligibility(app)
+        f = request_eligibility(app.config, app.uow, as_of=app.as_of)
         assert f is not None and f.kind == "270" and f.state == "built"
         qs = inquiries(app)
         assert sorted((q.patient_id, q.payer_id) for q in qs) == [("P-1", "AETNA"), ("P-2", "BCBS"), ("P-3", "BCBS")]
@@ -125,7 +127,7 @@ class TestRequest:
             recorded = [t.st_control for t in (s.get(File, f.id) or File()).transactions]
         assert recorded == [ts.control_number for ts in sets] and len(sets) == 3  # AETNA; BCBS; 2nd dependent
         assert all(q.trace in text for q in qs)
-        assert request_eligibility(app) is None  # asked in the window: nothing more to do
+        assert request_eligibility(app.config, app.uow, as_of=app.as_of) is None  # asked in the window: nothing more to do
 
     def test_bad_encounter_is_skipped_not_blocking(self, app: App) -> None:
         """A dependent without subscriber name is skipped with a reason; the other pair is still asked."""
@@ -151,7 +153,7 @@ class TestAnswers:
         """The active 271 fixture, tied by its trace, stores coverage dates and MH copay, coinsurance, limits, auth."""
         with app.transaction() as s:
             s.add(Inquiry(kind="270", trace="E0000017", patient_id="P-17", payer_id="AETNA"))
-        f = ingest_bytes(app, "a.x12", (FIXTURES / "271" / "active_mh.x12").read_bytes(), IngestResult())
+        f = ingest_bytes(app.config, app.uow, "a.x12", (FIXTURES / "271" / "active_mh.x12").read_bytes(), IngestResult())
         assert f.state == "processed", f.error
         (row,) = shown(app, "P-17")
         assert (row["coverage"], row["plan_start"], row["plan_end"]) == ("active", "2026-01-01", "2026-12-31")
@@ -168,10 +170,10 @@ class TestAnswers:
         """The inactive 271 fixture stores inactive coverage ending 2026-06-30 for the scrubber."""
         with app.transaction() as s:
             s.add(Inquiry(kind="270", trace="E0000018", patient_id="P-18", payer_id="AETNA"))
-        f = ingest_bytes(app, "i.x12", (FIXTURES / "271" / "inactive.x12").read_bytes(), IngestResult())
+        f = ingest_bytes(app.config, app.uow, "i.x12", (FIXTURES / "271" / "inactive.x12").read_bytes(), IngestResult())
         assert f.state == "processed", f.error
         with app.transaction() as s:
-            on_file = eligibility_on_file(s)
+            on_file = list(eligibility_on_file(s).values())
         assert [(e.patient_id, e.active, e.end) for e in on_file] == [("P-18", False, date(2026, 6, 30))]
 
     def test_fixture_aaa_rejections_are_kept_but_not_coverage(self, app: App) -> None:
@@ -180,7 +182,7 @@ class TestAnswers:
             s.add(Inquiry(kind="270", trace="E0000019", patient_id="P-19", payer_id="AETNA"))
             s.add(Inquiry(kind="270", trace="E0000020", patient_id="P-20", payer_id="AETNA"))
         result = IngestResult()
-        f = ingest_bytes(app, "r.x12", (FIXTURES / "271" / "rejected_aaa.x12").read_bytes(), result)
+        f = ingest_bytes(app.config, app.uow, "r.x12", (FIXTURES / "271" / "rejected_aaa.x12").read_bytes(), result)
         assert f.state == "processed", f.error
         assert (result.counts["eligibility_unknown"], result.counts["members_unmatched"]) == (2, 1)
         (row,) = shown(app, "P-19")
@@ -188,7 +190,7 @@ class TestAnswers:
         assert [x["reason_code"] for x in row["rejections"]] == ["72"]
         assert "Invalid/Missing Subscriber/Insured ID" in row["rejections"][0]["text"]
         with app.transaction() as s:
-            assert eligibility_on_file(s) == []
+            assert eligibility_on_file(s) == {}
 
     def test_latest_answer_per_payer_is_shown_and_used(self, app: App) -> None:
         """After an active and then an inactive 271, show and the scrubber's view both say inactive."""
@@ -199,7 +201,21 @@ class TestAnswers:
         assert ingest(app, answer("E0000032", Benefit("6", service_types=("30",))))[0].state == "processed"
         assert [r["coverage"] for r in shown(app, "P-31")] == ["inactive"]
         with app.transaction() as s:
-            assert [e.active for e in eligibility_on_file(s, ["P-31"])] == [False]
+            assert [e.active for e in eligibility_on_file(s, ["P-31"]).values()] == [False]
+
+    def test_newer_rejection_only_answer_does_not_hide_inactive(self, app: App) -> None:
+        """An inactive 271 then a rejection-only 271: show and the scrubber's view still say inactive."""
+        with app.transaction() as s:
+            s.add(Inquiry(kind="270", trace="E0000033", patient_id="P-33", payer_id="AETNA"))
+            s.add(Inquiry(kind="270", trace="E0000034", patient_id="P-33", payer_id="AETNA"))
+        assert ingest(app, answer("E0000033", Benefit("6", service_types=("30",))))[0].state == "processed"
+        assert ingest(app, answer("E0000034", rejections=(Rejection("72", "C", "2100C"),)))[0].state == "processed"
+        assert [r["coverage"] for r in shown(app, "P-33")] == ["inactive"]
+        with app.transaction() as s:
+            stored = s.scalars(select(Eligibility.active).where(Eligibility.patient_id == "P-33")
+                               .order_by(Eligibility.id)).all()
+            assert stored == [False, None]  # the newer answer is on file, and says nothing about coverage
+            assert [e.active for e in eligibility_on_file(s, ["P-33"]).values()] == [False]
 
     def test_unknown_trace_is_counted_not_failed(self, app: App) -> None:
         """A 271 member whose trace we never sent is counted unmatched; the file is processed."""
@@ -212,13 +228,13 @@ class TestAnswers:
         with app.transaction() as s:
             add_encounter(s, "E-1", "P-1")
             add_encounter(s, "E-2", "P-2")
-        f = request_eligibility(app)
+        f = request_eligibility(app.config, app.uow, as_of=app.as_of)
         assert f is not None
         reference = next(seg[3] for seg in (line.split("*") for line in read_file(f).split("~")) if seg[0].strip()
                          == "BHT")
         r = EligibilityResponse(source=Party("AETNA", "60054", "PI"), receiver=None, members=(), created=AS_OF,
                                 reference=reference, rejections=(Rejection("42", "R", "2000A"),))
-        g, _ = ingest(app, build_271([r], interchange=inbound_isa("60054"), group_control_number=4))
+        g, _ = ingest(app, build_271([r], envelope=inbound_isa("60054", gs=4)))
         assert g.state == "processed", g.error
         for patient in ("P-1", "P-2"):
             (row,) = shown(app, patient)
@@ -226,18 +242,25 @@ class TestAnswers:
 
 
 class TestScrubberUsesEligibility:
-    def test_inactive_271_holds_the_next_encounter(self, app: App) -> None:
-        """Import encounters, a 271 inactive for one patient and payer, submit: that claim is held ELIGIBILITY_INACTIVE."""
+    @pytest.mark.parametrize("then_rejection_only", [False, True], ids=["inactive", "inactive_then_aaa_only"])
+    def test_inactive_271_holds_the_next_encounter(self, app: App, then_rejection_only: bool) -> None:
+        """Import encounters, a 271 inactive for one patient and payer, submit: that claim is held ELIGIBILITY_INACTIVE
+        (also when a rejection-only 271 came after the inactive one)."""
         claims = pytest.importorskip("pipelines.usecases.claims")
         importer = pytest.importorskip("pipelines.usecases.importer")
         app.as_of = date(2026, 6, 15)
-        assert not importer.import_encounters(app, FIXTURES / "encounters" / "sample.csv").errors
-        assert not importer.import_authorizations(app, FIXTURES / "authorizations" / "sample.csv").errors
-        assert request_eligibility(app) is not None
+        assert not importer.import_encounters(app.config, app.uow, FIXTURES / "encounters" / "sample.csv").errors
+        assert not importer.import_authorizations(app.config, app.uow, FIXTURES / "authorizations" / "sample.csv").errors
+        assert request_eligibility(app.config, app.uow, as_of=app.as_of) is not None
         trace = next(q.trace for q in inquiries(app) if (q.patient_id, q.payer_id) == ("P-1001", "AETNA"))
         assert ingest(app, answer(trace, Benefit("6", service_types=("30",))))[0].state == "processed"
+        if then_rejection_only:
+            with app.transaction() as s:
+                s.add(Inquiry(kind="270", trace="E0009999", patient_id="P-1001", payer_id="AETNA"))
+            aaa = answer("E0009999", rejections=(Rejection("72", "C", "2100C"),))
+            assert ingest(app, aaa)[0].state == "processed"
         with app.transaction() as s:
-            claims.code_and_scrub(app, s)
+            claims.code_and_scrub(app.config, s, as_of=app.as_of)
         with app.transaction() as s:
             held = s.scalars(select(Claim).where(Claim.encounter_id == "E-1001")).one()
             others = [c.hold_reasons for c in s.scalars(select(Claim).where(Claim.patient_id != "P-1001"))]

@@ -27,8 +27,8 @@ EDI = str(Path(sys.executable).parent / "edi")
 
 def _load(app: App) -> App:
     app.as_of = AS_OF
-    assert not import_authorizations(app, FIXTURES / "authorizations" / "sample.csv").errors
-    assert not import_encounters(app, FIXTURES / "encounters" / "sample.csv").errors
+    assert not import_authorizations(app.config, app.uow, FIXTURES / "authorizations" / "sample.csv").errors
+    assert not import_encounters(app.config, app.uow, FIXTURES / "encounters" / "sample.csv").errors
     return app
 
 

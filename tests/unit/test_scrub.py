@@ -18,6 +18,7 @@ from pipelines.rules.coding import (
     Session,
     code_session,
 )
+from pipelines.rules.eligibility import Coverage, on_file
 from pipelines.rules.scrub import (
     AUTH_EXHAUSTED,
     AUTH_EXPIRED,
@@ -32,7 +33,6 @@ from pipelines.rules.scrub import (
     TIMELY_FILING_EXPIRED,
     VISIT_LIMIT_REACHED,
     Authorization,
-    Eligibility,
     scrub,
 )
 from tests.unit.test_coding import FEES, PAYER, session
@@ -62,7 +62,7 @@ def run(
     *,
     history: Sequence[Session] = (),
     authorizations: Mapping[str, Authorization] | None = None,
-    eligibility: Sequence[Eligibility] = (),
+    eligibility: Sequence[Coverage] = (),  # the 271s on file, oldest first
     billing_npi: str = BILLING_NPI,
     as_of: date = AS_OF,
     payers: Mapping[str, PayerRules] = PAYERS,
@@ -71,7 +71,7 @@ def run(
         [coded(s) for s in sessions],
         payers=payers,
         authorizations={AUTH.number: AUTH} if authorizations is None else authorizations,
-        eligibility=eligibility,
+        eligibility=on_file(reversed(eligibility)),
         billing_npi=billing_npi,
         as_of=as_of,
         history=[coded(s) for s in history],
@@ -118,34 +118,40 @@ class TestPerClaimHolds:
         ("eligibility", "held"),
         [
             pytest.param([], False, id="no_271_on_file"),
-            pytest.param([Eligibility("P-1", "AETNA", True)], False, id="active_no_dates"),
-            pytest.param([Eligibility("P-1", "AETNA", False)], True, id="inactive_status"),
+            pytest.param([Coverage("P-1", "AETNA", True)], False, id="active_no_dates"),
+            pytest.param([Coverage("P-1", "AETNA", False)], True, id="inactive_status"),
             pytest.param(
-                [Eligibility("P-1", "AETNA", True, date(2026, 3, 3), None)], True, id="before_coverage_start"
+                [Coverage("P-1", "AETNA", True, date(2026, 3, 3), None)], True, id="before_coverage_start"
             ),
             pytest.param(
-                [Eligibility("P-1", "AETNA", True, None, date(2026, 3, 1))], True, id="after_coverage_end"
+                [Coverage("P-1", "AETNA", True, None, date(2026, 3, 1))], True, id="after_coverage_end"
             ),
             pytest.param(
-                [Eligibility("P-1", "AETNA", True, date(2026, 3, 2), date(2026, 3, 2))],
+                [Coverage("P-1", "AETNA", True, date(2026, 3, 2), date(2026, 3, 2))],
                 False,
                 id="dates_inclusive",
             ),
-            pytest.param([Eligibility("P-1", "CIGNA", False)], False, id="other_payer_ignored"),
-            pytest.param([Eligibility("P-2", "AETNA", False)], False, id="other_patient_ignored"),
+            pytest.param([Coverage("P-1", "CIGNA", False)], False, id="other_payer_ignored"),
+            pytest.param([Coverage("P-2", "AETNA", False)], False, id="other_patient_ignored"),
             pytest.param(
-                [Eligibility("P-1", "AETNA", False), Eligibility("P-1", "AETNA", True)],
+                [Coverage("P-1", "AETNA", False), Coverage("P-1", "AETNA", True)],
                 False,
                 id="latest_271_wins_active",
             ),
             pytest.param(
-                [Eligibility("P-1", "AETNA", True), Eligibility("P-1", "AETNA", False)],
+                [Coverage("P-1", "AETNA", True), Coverage("P-1", "AETNA", False)],
                 True,
                 id="latest_271_wins_inactive",
             ),
+            pytest.param(
+                [Coverage("P-1", "AETNA", False), Coverage("P-1", "AETNA", None)],
+                True,
+                id="newer_rejection_only_271_does_not_hide_inactive",
+            ),
+            pytest.param([Coverage("P-1", "AETNA", None)], False, id="rejection_only_271_says_nothing"),
         ],
     )
-    def test_eligibility(self, eligibility: list[Eligibility], held: bool) -> None:
+    def test_eligibility(self, eligibility: list[Coverage], held: bool) -> None:
         """A 271 on file showing the coverage inactive on the date of service holds the claim."""
         holds = run([session()], eligibility=eligibility)["E-1"]
         assert holds == ((ELIGIBILITY_INACTIVE,) if held else ())
@@ -422,7 +428,7 @@ class TestHoldOrder:
             authorization_number="A-1",
             date_of_service=date(2025, 7, 1),
         )
-        result = run([s], eligibility=[Eligibility("P-1", "AETNA", False)])
+        result = run([s], eligibility=[Coverage("P-1", "AETNA", False)])
         assert result["E-1"] == (
             DX_INVALID,
             DX_NOT_SUPPORTING,
@@ -436,22 +442,3 @@ class TestHoldOrder:
     def test_hold_order_lists_each_reason_once(self) -> None:
         """HOLD_ORDER names every reason of section 5 plus FEE_MISSING exactly once."""
         assert len(HOLD_ORDER) == len(set(HOLD_ORDER)) == 16
-
-
-class TestEligibilityWindow:
-    @pytest.mark.parametrize(("active", "start", "end", "day", "inactive"), [
-        (True, None, None, date(2026, 5, 1), False),
-        (True, date(2026, 1, 1), date(2026, 6, 30), date(2026, 7, 1), True),
-        (True, date(2026, 1, 1), None, date(2025, 12, 31), True),
-        (False, None, None, date(2026, 5, 1), True),
-        (False, date(2026, 1, 1), date(2026, 6, 30), date(2026, 5, 1), False),
-        (False, date(2026, 1, 1), date(2026, 6, 30), date(2026, 7, 1), True),
-        (None, None, None, date(2026, 5, 1), False),
-    ], ids=["active-no-dates", "active-after-end", "active-before-start", "inactive-no-dates",
-            "inactive-inside-ended-coverage", "inactive-after-coverage-ended", "rejection-only-says-nothing"])
-    def test_inactive_on(self, active: bool | None, start: date | None, end: date | None, day: date,
-                         inactive: bool) -> None:
-        """A 271 makes a date of service inactive by its status and the coverage dates it gives."""
-        from pipelines.rules.scrub import Eligibility
-
-        assert Eligibility("P1", "AETNA", active, start, end).inactive_on(day) is inactive
