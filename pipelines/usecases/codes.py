@@ -17,6 +17,7 @@ from edi import codes as bundled
 from models import CodeDescription, utcnow
 from pipelines.errors import InputError, UsageError
 from pipelines.logs import get_logger
+from pipelines.usecases.audit import record_audit
 from pipelines.usecases.uow import UnitOfWork
 
 __all__ = ["LISTS", "describe", "describe_many", "import_code_list", "import_entries"]
@@ -89,5 +90,7 @@ def import_code_list(uow: UnitOfWork, list_name: str, path: str | Path) -> tuple
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     with uow.transaction() as session:
         n = import_entries(session, name, entries)
+        record_audit(session, "codes_import", f"{name} list {Path(path).name}",
+                     {"list": name, "file": Path(path).name, "codes": n})
     log.info("codes_imported", list_name=name, codes=n)
     return name, n

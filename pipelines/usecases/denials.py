@@ -33,6 +33,7 @@ from pipelines.rules import coding
 from pipelines.rules.denials import STATES
 from pipelines.rules.lifecycle import UNSENT, ClaimStatus, Event, transition
 from pipelines.rules.money import ZERO, money
+from pipelines.usecases.audit import record_audit
 from pipelines.usecases.claims import payer_rules
 from pipelines.usecases.codes import describe_many
 from pipelines.usecases.ledger import next_control
@@ -194,6 +195,9 @@ def resubmit(config: Config, uow: UnitOfWork, mailbox: Mailbox, claim_id: str) -
         s.add(ClaimStatusEvent(claim_pk=original.id, file_id=f.id, source="edi", code="7",
                                description=f"replacement claim {claim.claim_id} sent"))
         done = Resubmission(claim_id, claim.claim_id, claim.payer_claim_number or "", f.id)
+        record_audit(s, "resubmit", f"claim {claim_id}", {"replacement_claim_id": claim.claim_id,
+                                                          "file_id": f.id, "billed": money(claim.billed),
+                                                          "frequency_code": "7"})
     log.info("claim_resubmitted", claim_id=claim_id, replacement_claim_id=done.replacement_claim_id,
              file_id=done.file_id)
     try:

@@ -17,6 +17,7 @@ from pipelines.cli.claims import cmd_codes_import as cmd_import
 from pipelines.cli.claims import cmd_denials_list as cmd_list
 from pipelines.cli.claims import cmd_resubmit
 from pipelines.errors import InputError, NotFound, UsageError
+from pipelines.usecases.audit import list_audit
 from pipelines.usecases.codes import describe
 from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from pipelines.usecases.ledger import read_archived_bytes
@@ -86,6 +87,10 @@ class TestResubmit:
         upload = Path(app.config.transport.url[len("local:"):]) / app.config.transport.upload_dir / f.name
         assert upload.read_bytes() == text.encode("latin-1")
         assert one(app, "C000500").status == "denied"
+        (event,) = list_audit(app.uow)
+        assert (event["action"], event["subject"], event["forced"]) == ("resubmit", "claim C000500", False)
+        assert event["detail"] == {"replacement_claim_id": new.claim_id, "file_id": f.id, "billed": "180.00",
+                                   "frequency_code": "7"}
 
     def test_second_resubmit_is_refused(self, app: App) -> None:
         """A claim already replaced is not replaced again."""
@@ -138,6 +143,9 @@ class TestCodesImport:
             cmd_import(app, argparse.Namespace(list_name="rarc", file=str(csv)))
         with app.transaction() as s:
             assert describe(s, "rarc", "N54") == "second"
+        events = list_audit(app.uow)
+        assert [(e["action"], e["subject"], e["detail"]) for e in events] == [
+            ("codes_import", "rarc list rarc.csv", {"list": "rarc", "file": "rarc.csv", "codes": 1})] * 2
 
     def test_bad_file_is_an_input_error(self, app: App, tmp_path: Path) -> None:
         """A list without a description column is refused as a whole."""
