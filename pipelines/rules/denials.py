@@ -15,7 +15,10 @@ from collections.abc import Sequence
 __all__ = ["ACTIONS", "CARC_CATEGORIES", "CATEGORIES", "RARC_HINTS", "STATES", "categorize"]
 
 CATEGORIES = ("authorization", "medical_necessity", "coding", "eligibility", "duplicate", "timely_filing",
-              "coordination_of_benefits", "benefit_limit", "missing_information", "credentialing", "other")
+              "coordination_of_benefits", "benefit_limit", "missing_information", "credentialing", "underpaid",
+              "other")
+"""Work item categories; ``underpaid`` (a line allowed below its contract rate) comes from
+:mod:`pipelines.rules.underpayment`, never from :func:`categorize`."""
 ACTIONS = ("correct_and_resubmit", "appeal", "bill_patient", "write_off", "verify_eligibility")
 STATES = ("open", "resubmitted", "appealed", "closed")
 

@@ -73,10 +73,8 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -95,6 +93,7 @@ from pipelines.config import Config
 from pipelines.rules import filing
 from pipelines.rules.lifecycle import ADJUDICATED, AWAITING_ANSWER, UNSENT, ClaimStatus
 from pipelines.rules.money import ZERO, cents, money
+from pipelines.usecases.at_risk import select_at_risk
 from pipelines.usecases.codes import describe_many
 from pipelines.usecases.uow import UnitOfWork
 
@@ -358,7 +357,7 @@ class _Report:
         rows = self.s.execute(
             select(Claim.payer_id, ClaimLine.procedure, func.count(Denial.id), amount)
             .join(Claim, Claim.id == Denial.claim_pk).outerjoin(ClaimLine, ClaimLine.id == Denial.line_pk)
-            .where(adjudicated, Denial.category == UNDERPAID)
+            .where(adjudicated, Denial.category == UNDERPAID, Denial.state != "closed")
             .group_by(Claim.payer_id, ClaimLine.procedure).order_by(amount.desc(), Claim.payer_id)).all()
         underpaid = {"lines": sum(r[2] for r in rows), "dollars": money(sum((cents(r[3]) for r in rows), ZERO)),
                      "by_payer_code": [{"payer_id": pid, "name": self.payer_names.get(pid, pid), "procedure": code,
@@ -366,30 +365,12 @@ class _Report:
         return {"denials_by_category": by_category, "underpaid": underpaid}
 
     def at_risk(self, within_days: int = filing.DEFAULT_WITHIN_DAYS) -> dict[str, Any]:
-        awaiting_correction = exists().where(Denial.claim_pk == Claim.id, Denial.state == "open",
-                                             Denial.action == "correct_and_resubmit")
-        denied = _S.DENIED.value
-        status_ok = or_(Claim.status.in_([s.value for s in filing.AT_RISK_STATUSES if s.value != denied]),
-                        and_(Claim.status == denied, awaiting_correction))
-        by_payer, listed = [], []
-        for payer in sorted(self.config.payers.values(), key=lambda p: p.id):
-            first, last = filing.service_window(self.as_of, payer.timely_filing_days, within_days=within_days)
-            cond = and_(Claim.payer_id == payer.id, status_ok, Claim.date_of_service.between(first, last))
-            n, amt = self.s.execute(select(func.count(Claim.id), func.sum(Claim.billed)).where(cond)).one()
-            if not n:
-                continue
-            by_payer.append({"payer_id": payer.id, "name": payer.name, "claims": n, "dollars": money(amt)})
-            for cid, status, dos, billed in self.s.execute(
-                    select(Claim.claim_id, Claim.status, Claim.date_of_service, Claim.billed).where(cond)
-                    .order_by(Claim.date_of_service, Claim.claim_id).limit(AT_RISK_LISTED)):
-                due = filing.deadline(dos, payer.timely_filing_days)
-                listed.append({"claim_id": cid, "payer_id": payer.id, "status": status,
-                               "date_of_service": dos.isoformat(), "deadline": due.isoformat(),
-                               "days_left": filing.days_left(due, self.as_of), "billed": money(billed)})
-        listed.sort(key=lambda c: (c["deadline"], c["claim_id"]))
-        return {"at_risk": {"within_days": within_days, "claims": sum(p["claims"] for p in by_payer),
-                            "dollars": money(sum((cents(p["dollars"]) for p in by_payer), ZERO)),
-                            "by_payer": by_payer, "soonest": listed[:AT_RISK_LISTED]}}
+        sel = select_at_risk(self.s, self.config, as_of=self.as_of, within_days=within_days,
+                             limit_per_payer=AT_RISK_LISTED)
+        listed = [{k: v for k, v in c.items() if k != "hold_reasons"} for c in sel.claims]
+        return {"at_risk": {"within_days": within_days, "claims": sum(p["claims"] for p in sel.by_payer),
+                            "dollars": money(sum((cents(p["dollars"]) for p in sel.by_payer), ZERO)),
+                            "by_payer": sel.by_payer, "soonest": listed[:AT_RISK_LISTED]}}
 
     def held(self) -> dict[str, Any]:
         reasons_text = cast(Claim.hold_reasons, Text)
