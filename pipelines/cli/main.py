@@ -7,22 +7,31 @@ Exit codes: 0 all work done; 1 some work failed (the rest went on, the failure i
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import date
 
-from edi.errors import EdiError
-from pipelines.cli import claims, inbound, ops, x12
+from pipelines.cli import claims, inbound, money, ops, x12
 from pipelines.cli.app import App, Command
-from pipelines.errors import ConfigError, InputError, NotFound, PipelineError, RunLocked, UsageError
+from pipelines.cli.failures import Failure, check_inputs, describe, input_files, report
 from pipelines.logs import configure_logging
+from pipelines.rules.denials import STATES as DENIAL_STATES
+from pipelines.rules.lifecycle import ClaimStatus
 
 __all__ = ["build_parser", "main"]
 
 # (command, subcommand) -> the function that runs it: (App, argparse.Namespace) -> exit code.
 COMMANDS: dict[tuple[str, ...], Command] = {
-    **claims.COMMANDS, **inbound.COMMANDS, **ops.COMMANDS, **x12.COMMANDS}
+    **claims.COMMANDS, **inbound.COMMANDS, **money.COMMANDS, **ops.COMMANDS, **x12.COMMANDS}
+
+CLAIM_STATUSES = tuple(s.value for s in ClaimStatus)
+FILE_STATES = ("built", "sent", "accepted", "accepted_with_errors", "partially_accepted", "rejected",
+               "received", "processed", "failed", "duplicate")
+"""``File.state`` values (models/ledger.py): outbound, then inbound."""
 
 NO_CONFIG = {("inspect",), ("validate",), ("demo",), ("simulate",)}
 
@@ -32,6 +41,16 @@ def _as_of(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--as-of must be YYYY-MM-DD, got {value!r}") from None
+
+
+def _days(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"--days must be a whole number of days, 0 or more, got {value!r}")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,10 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                                              metavar="ACTION")
     add("submit", "code and scrub what is new, write the ready claims as one 837P", cl)
     lst = add("list", "claims and their status", cl)
-    lst.add_argument("--status", help="only claims in this status")
+    lst.add_argument("--status", choices=CLAIM_STATUSES, metavar="STATUS",
+                     help=f"only claims in this status: {', '.join(CLAIM_STATUSES)}")
+    lst.add_argument("--at-risk", action="store_true",
+                     help="claims not yet adjudicated whose filing deadline is within --days, soonest first")
+    lst.add_argument("--days", type=_days, default=30, metavar="N",
+                     help="with --at-risk: deadlines today or within the next N days (default 30)")
     add("show", "one claim with its lines, adjustments and history", cl).add_argument("claim_id")
     ex = add("export", "every claim as JSON (CONTRACT section 6)", cl)
-    ex.add_argument("--status", help="only claims in this status")
+    ex.add_argument("--status", choices=CLAIM_STATUSES, metavar="STATUS",
+                    help=f"only claims in this status: {', '.join(CLAIM_STATUSES)}")
 
     el = add("eligibility", "270/271 eligibility").add_subparsers(dest="sub", required=True, metavar="ACTION")
     add("request", "write 270s for the patient/payer pairs that need one", el)
@@ -86,13 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     fl = add("files", "every file sent or received").add_subparsers(dest="sub", required=True, metavar="ACTION")
     fl_list = add("list", "the file ledger", fl)
-    fl_list.add_argument("--status", help="only files in this state (e.g. failed)")
+    fl_list.add_argument("--status", choices=FILE_STATES, metavar="STATE",
+                         help=f"only files in this state: {', '.join(FILE_STATES)}")
     fl_list.add_argument("--direction", choices=["in", "out"])
     add("show", "one file with its state, error and acknowledgments", fl).add_argument("file_id", type=int)
 
     rp = add("replay", "process a stored inbound file again, or re-send an outbound one")
     rp.add_argument("file_id", type=int)
-    rp.add_argument("--force", action="store_true", help="post an 835 even if it does not balance")
+    rp.add_argument("--force", action="store_true",
+                    help="post an 835 that does not balance or is for another payee; re-send an accepted file")
+    rp.add_argument("--claim", action="append", default=[], metavar="CLAIM_ID", dest="claims",
+                    help="outbound 837P: re-send only this claim (repeatable; includes an adjudicated one)")
 
     ins = add("inspect", "parse any X12 file and print it")
     ins.add_argument("file")
@@ -101,16 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     dn = add("denials", "the denial work queue").add_subparsers(dest="sub", required=True, metavar="ACTION")
     dl = add("list", "open denials", dn)
-    dl.add_argument("--state", help="open, resubmitted, appealed, closed, or all (default open)")
+    dl.add_argument("--state", choices=(*DENIAL_STATES, "all"), metavar="STATE",
+                    help=f"{', '.join(DENIAL_STATES)}, or all (default open)")
     add("resubmit", "corrected claim (frequency 7) after the data was fixed", dn).add_argument("claim_id")
 
     rep = add("report", "revenue, denials, payers, aging")
     rep.add_argument("--html", metavar="PATH")
+    rep.add_argument("--csv", metavar="DIR", help="write each table as a CSV file into DIR")
 
     co = add("codes", "code lists").add_subparsers(dest="sub", required=True, metavar="ACTION")
     ci = add("import", "load a current CARC or RARC list", co)
     ci.add_argument("list_name", choices=["carc", "rarc"])
     ci.add_argument("file")
+
+    dp = add("deposits", "bank deposits matched to 835s").add_subparsers(dest="sub", required=True,
+                                                                       metavar="ACTION")
+    add("import", "load the bank's deposit lines (CSV: date, amount, reference)", dp).add_argument("file")
+    add("list", "deposits with their 835, and 835s without a deposit", dp).add_argument(
+        "--unmatched", action="store_true", help="only deposits without an 835 (and 835s without a deposit)")
+    au = add("audit", "the audit trail").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    add("list", "operator actions that changed money or sent PHI, newest first", au).add_argument(
+        "--limit", type=int, help="only the N newest events")
 
     sim = add("simulate", "the clearinghouse simulator: answer 837P/270/276 files")
     sim.add_argument("path", help="a mailbox folder (answers its upload folder) or a file")
@@ -120,33 +160,53 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace | int:
+    """The parsed arguments, or the exit code of a command line argparse refused (or --help)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    captured = io.StringIO()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stderr(captured):
+            args = parser.parse_args(argv)
     except SystemExit as exc:
-        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+        sys.stderr.write(captured.getvalue())
+        code = exc.code if isinstance(exc.code, int) else 2
+        if code and "--json" in argv:  # scripts see something on stdout too
+            lines = captured.getvalue().strip().splitlines() or ["invalid command line"]
+            report(Failure("UsageError", lines[-1].split("error: ", 1)[-1], code), as_json=True,
+                   err=io.StringIO())
+        return code
+    sys.stderr.write(captured.getvalue())
     for name, default in (("config", None), ("json", False), ("as_of", None), ("debug", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
+    return args
+
+
+def _database_url(app: App) -> str | None:
+    try:
+        return app.config.database_url
+    except Exception:  # the configuration itself is what failed
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every error becomes one ``edi: ...`` line and the README's exit code."""
+    args = _parse(build_parser(), argv)
+    if isinstance(args, int):
+        return args
     key = (args.command, args.sub) if getattr(args, "sub", None) else (args.command,)
     if args.command == "codes":
         key = ("codes", "import")
     configure_logging(level="DEBUG" if args.debug else os.environ.get("EDI_LOG_LEVEL", "INFO"))
     app = App(config_path=args.config, as_of=args.as_of, json=args.json, debug=args.debug)
     try:
+        check_inputs(args)
         return COMMANDS[key](app, args)
-    except (ConfigError, UsageError, InputError) as exc:
-        print(f"edi: {exc}", file=sys.stderr)
-        return 2
-    except (NotFound, RunLocked) as exc:
-        print(f"edi: {exc}", file=sys.stderr)
-        return 1
-    except (PipelineError, EdiError, OSError) as exc:
+    except (Exception, KeyboardInterrupt) as exc:
         if args.debug:
-            raise
-        print(f"edi: {exc}", file=sys.stderr)
-        return 1
+            traceback.print_exc()
+        failure = describe(exc, inputs=input_files(args), database_url=lambda: _database_url(app))
+        return report(failure, as_json=args.json)
     finally:
         app.close()
 
