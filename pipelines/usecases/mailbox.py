@@ -16,4 +16,5 @@ def open_configured_mailbox(config: Config) -> Mailbox:
     if t.url.startswith("local:"):
         for folder in (t.upload_dir, t.download_dir):
             (Path(t.url[len("local:"):]) / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
-    return open_mailbox(t.url, known_hosts=t.known_hosts, private_key=t.private_key, passphrase=t.passphrase)
+    return open_mailbox(t.url, known_hosts=t.known_hosts, private_key=t.private_key, passphrase=t.passphrase,
+                        timeout=t.timeout_seconds)
