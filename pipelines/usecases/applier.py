@@ -24,7 +24,8 @@ __all__ = ["ApplyContext", "Applier"]
 @dataclass
 class ApplyContext:
     """The open session (inside a savepoint), the file being applied, the configuration, and
-    ``force`` (post an 835 that does not balance: ``edi replay ID --force``)."""
+    ``force`` (post an 835 that does not balance, or is addressed to another payee, after review:
+    ``edi replay ID --force``)."""
 
     session: Session
     file: File

@@ -2,14 +2,15 @@
 
 * :func:`list_files` and :func:`show_file` return :func:`file_dict` views (CONTRACT section 3's JSON).
 * :func:`replay_file`: an inbound file not yet processed is processed again
-  (:func:`pipelines.usecases.ingest.process_file`, ``force`` posts an 835 that does not balance); an
-  outbound file is put in the upload folder again (:func:`pipelines.usecases.outbound.upload_file`).
+  (:func:`pipelines.usecases.ingest.process_file`; ``force`` posts an 835 that does not balance or
+  is addressed to another payee); an outbound file is sent again
+  (:mod:`pipelines.usecases.resend`: an acknowledged one only with ``force``, as a new 837P without
+  its adjudicated claims). Every replay is recorded in the audit trail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from models import File
 from pipelines.config import Config
 from pipelines.errors import NotFound, UsageError
 from pipelines.usecases.ingest import process_file
-from pipelines.usecases.outbound import upload_file
+from pipelines.usecases.resend import resend_outbound
 from pipelines.usecases.uow import UnitOfWork
 from transports import Mailbox
 
@@ -70,7 +71,9 @@ def show_file(uow: UnitOfWork, file_id: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Replayed:
-    """What a replay did: the file's direction, name and state after it, its error and counts (inbound)."""
+    """What a replay did: the file's direction, name and state after it, its error and counts (inbound);
+    outbound, the file that went out (``sent_file_id``: the same, or a new 837P), the claims in it and
+    the adjudicated claims left out."""
 
     file_id: int
     direction: str
@@ -78,13 +81,18 @@ class Replayed:
     state: str
     error: str | None = None
     counts: dict[str, Any] = field(default_factory=dict)
+    sent_file_id: int | None = None
+    claims: list[str] = field(default_factory=list)
+    left_out: list[dict[str, str]] = field(default_factory=list)
 
 
 def replay_file(config: Config, uow: UnitOfWork, file_id: int, *, force: bool = False,
-                open_mailbox: Callable[[], Mailbox]) -> Replayed:
-    """Process a stored inbound file again, or re-send an outbound one (the mailbox is opened only then).
+                claim_ids: Sequence[str] = (), open_mailbox: Callable[[], Mailbox]) -> Replayed:
+    """Process a stored inbound file again, or send an outbound one again (the mailbox is opened only then).
 
     An inbound file already processed is refused (UsageError): applying it again would post it twice.
+    An outbound file: :func:`pipelines.usecases.resend.resend_outbound` (``force`` and ``claim_ids``).
+    Either is recorded in the audit trail.
     """
     with uow.transaction() as session:
         f = session.get(File, file_id)
@@ -92,10 +100,12 @@ def replay_file(config: Config, uow: UnitOfWork, file_id: int, *, force: bool = 
             raise NotFound(f"no file with id {file_id}")
         direction, state = f.direction, f.state
     if direction == "out":
-        with closing(open_mailbox()) as mailbox:
-            f = upload_file(config, uow, mailbox, file_id, force=True)
-        return Replayed(f.id, direction, f.name, f.state)
+        r = resend_outbound(config, uow, file_id, force=force, claim_ids=claim_ids, open_mailbox=open_mailbox)
+        return Replayed(file_id, direction, r.name, r.state, sent_file_id=r.sent_file_id, claims=r.claims,
+                        left_out=r.left_out)
+    if claim_ids:
+        raise UsageError("--claim applies to an outbound 837P only")
     if state == "processed":
         raise UsageError(f"file {file_id} was processed already; replaying it would apply it twice")
-    f, counts = process_file(config, uow, file_id, force=force)
+    f, counts = process_file(config, uow, file_id, force=force, replay=True)
     return Replayed(f.id, direction, f.name, f.state, f.error, counts)

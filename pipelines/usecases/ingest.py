@@ -2,7 +2,10 @@
 
 A file is recorded (raw bytes archived, sha256, kind, control numbers) before it is processed.
 Applying it happens inside a savepoint: all of it or none of it. A failure leaves the file
-``failed`` with its error and position, and the caller goes on with the next file.
+``failed`` with its error and position, and the caller goes on with the next file: one bad file
+(empty, binary, not X12, an envelope cut short, an 835 for another payee) never stops a batch.
+A file larger than ``[limits] max_inbound_bytes`` is recorded and archived whole (it is evidence,
+and `edi replay` processes it once the limit is raised) but failed without being parsed.
 
 * :func:`ingest_bytes` records one received file and processes it; :func:`ingest_mailbox` does that
   for every file in the mailbox's download folder; :func:`process_pending` finishes files a crash
@@ -26,15 +29,16 @@ from pipelines.errors import ApplyError, NotFound
 from pipelines.logs import get_logger
 from pipelines.usecases.acks import apply_999, apply_ta1
 from pipelines.usecases.applier import Applier, ApplyContext
+from pipelines.usecases.audit import record_audit
 from pipelines.usecases.eligibility_responses import apply_271
-from pipelines.usecases.ledger import read_archived_bytes, record_inbound
+from pipelines.usecases.ledger import printable, read_archived_bytes, record_inbound
 from pipelines.usecases.posting import apply_835
 from pipelines.usecases.status_responses import apply_277, apply_277ca
 from pipelines.usecases.uow import UnitOfWork
 from transports import Mailbox
 
 __all__ = ["APPLIERS", "ApplyContext", "IngestResult", "ingest_bytes", "ingest_mailbox", "process_file",
-           "process_pending"]
+           "process_pending", "size_limit"]
 
 log = get_logger("edi")
 
@@ -76,18 +80,37 @@ class IngestResult:
 def _not_inbound(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
     """A file whose kind we do not apply: say why, with the position when it is not valid X12."""
     for ts in open_x12(data):  # raises edi.errors.EdiError, with its position, for broken X12
+        if not ts.set_id:
+            raise ApplyError("ST segment without a transaction set identifier (ST01)",
+                             {"segment_number": ts.segment_number, "segment_id": "ST", "element": 1})
         raise ApplyError(f"transaction set {ts.set_id} ({ts.implementation}) is not processed inbound "
                          "(expected 835, 999, TA1, 277CA, 277 or 271)",
                          {"segment_number": ts.segment_number, "segment_id": "ST", "element": 1})
     raise ApplyError("the file holds no transaction set and no TA1")
 
 
+def size_limit(config: Config) -> int:
+    """The largest inbound file processed, in bytes (``[limits] max_inbound_bytes``)."""
+    return int(getattr(config, "max_inbound_bytes", 100 * 2**20))
+
+
+def _too_large(config: Config, f: File) -> str | None:
+    """Why ``f`` is refused for its size, or None when it is within the limit."""
+    limit = size_limit(config)
+    if (f.size or 0) <= limit:
+        return None
+    return (f"{f.size} bytes, over the limit of {limit} ([limits] max_inbound_bytes); the file is kept in the "
+            f"archive: raise the limit, then `edi replay {f.id}`")
+
+
 def process_file(config: Config, uow: UnitOfWork, file_id: int, *, force: bool = False,
-                 only_states: tuple[str, ...] | None = None) -> tuple[File, dict[str, Any]]:
+                 only_states: tuple[str, ...] | None = None, replay: bool = False) -> tuple[File, dict[str, Any]]:
     """Parse and apply one stored inbound file in its own transaction; never raises for bad data.
 
     ``only_states``: process only if the file (locked) is still in one of these states, so two
-    workers that picked the same file do not both apply it.
+    workers that picked the same file do not both apply it. A file over the size limit
+    (:func:`size_limit`) fails without being read. ``replay`` (`edi replay`): an audit event
+    (action ``replay``, ``forced`` = ``force``) is recorded in the same transaction.
     """
     counts: dict[str, Any] = {}
     with uow.transaction() as session:
@@ -96,26 +119,59 @@ def process_file(config: Config, uow: UnitOfWork, file_id: int, *, force: bool =
             raise NotFound(f"no file with id {file_id}")
         if only_states is not None and f.state not in only_states:
             return f, counts
-        data = read_archived_bytes(f)
         f.attempts = (f.attempts or 0) + 1
-        try:
-            with session.begin_nested():
-                applier = APPLIERS.get(f.kind, _not_inbound)
-                counts = applier(ApplyContext(session, f, config, force), data) or {}
-        except (EdiError, ApplyError) as exc:
-            position = exc.as_dict() if isinstance(exc, EdiError) else exc.position
-            _mark_failed(f, str(exc), position)
-        except Exception as exc:  # a bug must not stop the batch; keep the evidence
-            _mark_failed(f, f"internal error: {type(exc).__name__}: {exc}", {"traceback": traceback.format_exc()})
+        refused = _too_large(config, f)
+        if refused is not None:
+            _mark_failed(f, refused, {"size": f.size, "limit": size_limit(config)})
         else:
-            f.state, f.error, f.error_position, f.processed_at = "processed", None, None, utcnow()
+            try:
+                data = read_archived_bytes(f)
+            except OSError as exc:
+                _mark_failed(f, f"the archived copy cannot be read: {exc}", {"archive_path": f.archive_path})
+            else:
+                counts = _apply(ApplyContext(session, f, config, force), data)
         log.info("file_processed" if f.state == "processed" else "file_failed", file_id=f.id,
                  kind=f.kind, state=f.state, **{k: v for k, v in counts.items() if isinstance(v, int)})
+        if replay:
+            record_audit(session, "replay", f"file {f.id}",
+                         {"direction": "in", "kind": f.kind, "state": f.state,
+                          "counts": {k: v for k, v in counts.items() if isinstance(v, int)}}, forced=force)
     return f, counts
 
 
+def _apply(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
+    """Run the file's applier inside a savepoint; the file ends ``processed``, or ``failed`` with the
+    error and its position (a bug's traceback is kept too, so one bad file never stops a batch)."""
+    f = ctx.file
+    counts: dict[str, Any] = {}
+    try:
+        with ctx.session.begin_nested():
+            applier = APPLIERS.get(f.kind, _not_inbound)
+            counts = applier(ctx, data) or {}
+    except (EdiError, ApplyError) as exc:
+        position = exc.as_dict() if isinstance(exc, EdiError) else exc.position
+        _mark_failed(f, str(exc), position)
+    except Exception as exc:  # a bug must not stop the batch; keep the evidence
+        _mark_failed(f, f"internal error: {type(exc).__name__}: {exc}", {"traceback": traceback.format_exc()})
+    else:
+        f.state, f.error, f.error_position, f.processed_at = "processed", None, None, utcnow()
+    return counts
+
+
 def _mark_failed(f: File, error: str, position: dict[str, Any] | None) -> None:
-    f.state, f.error, f.error_position, f.processed_at = "failed", error, position, utcnow()
+    """The file failed: its error and position, made safe to store (no NUL or control characters)."""
+    f.state, f.error, f.processed_at = "failed", printable(error), utcnow()
+    f.error_position = _safe_json(position) if position else position
+
+
+def _safe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {str(k): _safe_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_safe_json(v) for v in value]
+    return value
 
 
 def ingest_bytes(config: Config, uow: UnitOfWork, name: str, data: bytes, result: IngestResult, *,

@@ -16,10 +16,11 @@ from edi.errors import EdiError
 from edi.x12 import detect_delimiters
 from models import ControlCounter, File, FileTransaction, utcnow
 
-__all__ = ["archive_bytes", "next_control", "read_archived_bytes", "record_inbound", "record_outbound",
-           "sniff_kind"]
+__all__ = ["archive_bytes", "next_control", "printable", "read_archived_bytes", "record_inbound",
+           "record_outbound", "sniff_kind"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def next_control(session: Session, sender: str, kind: str, count: int = 1) -> int:
@@ -62,37 +63,59 @@ def archive_bytes(archive_dir: Path, direction: str, name: str, data: bytes, sha
     return path
 
 
+_KINDS = {"837": "837P", "835": "835", "999": "999", "270": "270", "271": "271", "276": "276"}
+_UNKNOWN: tuple[str, str | None, str | None, str | None, str | None] = ("unknown", None, None, None, None)
+
+
+def _el(seg: Sequence[str], i: int) -> str:
+    """Element ``i`` of a segment, "" when the segment is shorter (a sniffed file may be anything)."""
+    return seg[i] if len(seg) > i else ""
+
+
 def sniff_kind(data: bytes) -> tuple[str, str | None, str | None, str | None, str | None]:
     """(kind, sender, receiver, ISA13, GS06) read from the first envelope, without parsing the rest.
 
-    kind is 837P, 270, 271, 276, 277, 277CA, 835, 999, TA1, or ``unknown``.
+    kind is 837P, 270, 271, 276, 277, 277CA, 835, 999, TA1, or ``unknown``. Never raises: a file
+    that cannot be sniffed (empty, binary, an ISA cut short, a GS or ST without elements) is
+    ``unknown`` here, and processing it fails with the parser's error and position.
     """
-    head = data[:4096]
-    sender = receiver = isa13 = gs06 = None
     try:
-        segs = _head_segments(head)
-    except EdiError:
-        return "unknown", None, None, None, None
+        return _sniff(_head_segments(data[:4096]))
+    except (EdiError, ValueError, IndexError, UnicodeError):
+        return _UNKNOWN
+
+
+def _sniff(segs: list[list[str]]) -> tuple[str, str | None, str | None, str | None, str | None]:
+    sender = receiver = isa13 = gs06 = None
     kind = "unknown"
-    gs01 = version = None
+    gs01 = version = ""
     for seg in segs:
         sid = seg[0]
         if sid == "ISA" and len(seg) > 13:
             sender, receiver, isa13 = seg[6].strip(), seg[8].strip(), seg[13].strip()
         elif sid == "TA1" and kind == "unknown":
             kind = "TA1"
-        elif sid == "GS" and len(seg) > 8:
-            gs01, gs06, version = seg[1], seg[6], seg[8]
+        elif sid == "GS":
+            gs01, gs06, version = _el(seg, 1), _el(seg, 6) or None, _el(seg, 8)
         elif sid == "ST":
-            st03 = seg[3] if len(seg) > 3 else ""
-            version = st03 or version
-            kind = {"837": "837P", "835": "835", "999": "999", "270": "270", "271": "271", "276": "276"}.get(
-                seg[1], "unknown")
-            if seg[1] == "277":
-                kind = "277CA" if (version or "").startswith("005010X214") or gs01 == "HN" and "X214" in (
-                    version or "") else "277"
+            version = _el(seg, 3) or version
+            kind = _KINDS.get(_el(seg, 1), "unknown")
+            if _el(seg, 1) == "277":
+                kind = "277CA" if version.startswith("005010X214") or gs01 == "HN" and "X214" in version else "277"
             break
-    return kind, sender, receiver, isa13, gs06
+    return kind, _clean(sender, 15), _clean(receiver, 15), _clean(isa13, 9), _clean(gs06, 9)
+
+
+def _clean(value: str | None, length: int) -> str | None:
+    """A sniffed value fit for its column: printable characters only, at most ``length``."""
+    if value is None:
+        return None
+    return printable(value)[:length] or None
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (NUL included, which PostgreSQL text refuses) escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _head_segments(head: bytes) -> list[list[str]]:
@@ -137,7 +160,7 @@ def record_inbound(session: Session, *, name: str, data: bytes, archive_dir: Pat
         return existing, False
     kind, sender, receiver, isa13, gs06 = sniff_kind(data)
     path = archive_bytes(archive_dir, "in", name, data, sha)
-    f = File(name=name, direction="in", kind=kind, sha256=sha, size=len(data), sender_id=sender,
+    f = File(name=printable(name)[:255], direction="in", kind=kind, sha256=sha, size=len(data), sender_id=sender,
              receiver_id=receiver, isa_control=isa13, gs_control=gs06, state="received",
              archive_path=str(path), run_id=run_id)
     session.add(f)

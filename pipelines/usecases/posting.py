@@ -9,6 +9,8 @@ For every 835 transaction set in the file:
   earlier file, or a replay) is not posted again; the set counts as ``duplicate_remittances``. The
   payer key is TRN03 (the payer's originating company id), else N1*PR N104, else REF*2U, else the
   payer's name.
+* **Payee**: a set whose payee (1000B N1*PE NPI or tax id, REF*TJ) is not the practice's raises
+  :class:`ApplyError` naming both, which fails the file; ``edi replay ID --force`` posts it anyway.
 * **Balance**: an unbalanced set (line, claim or transaction level, see :mod:`edi.x835`) raises
   :class:`ApplyError` naming the claim and the amounts, which fails the file; ``edi replay ID --force``
   posts it anyway and keeps the findings on the Remittance (``balanced`` false, ``forced`` true).
@@ -31,7 +33,10 @@ For every 835 transaction set in the file:
 * **Denials**: on a claim left denied, every CO/OA/PI adjustment other than CARC 45 with a positive
   amount becomes a Denial; on a claim that is paid, the same for lines paid nothing (a denied line).
   Which adjustments: :func:`pipelines.rules.remittance.denial_items`. A posting that leaves a claim
-  paid closes its open denials from earlier postings.
+  paid closes its open denials from earlier postings (underpaid items excepted: they follow the net).
+* **Underpaid** (CONTRACT section 8): a line allowed (net paid + net PR) less than its payer's
+  ``contract_rates`` x units by more than a cent gets one work item of category ``underpaid``; each
+  posting recomputes it from the net (:mod:`pipelines.usecases.underpaid`).
 
 Work is done in chunks of claims as the reader streams them: one query loads the chunk's claims,
 one their lines, and payments, adjustments, remarks, events and denials are inserted in bulk.
@@ -80,8 +85,10 @@ from pipelines.rules.remittance import (
     posting_outcome,
     truncated_prefix,
 )
+from pipelines.rules.underpayment import UNDERPAID
 from pipelines.usecases.applier import ApplyContext
 from pipelines.usecases.bulk import in_list, insert_rows, is_pg, new_ids, update_rows
+from pipelines.usecases.underpaid import posted_lines, update_underpaid
 
 __all__ = ["CHUNK", "apply_835", "find_claim"]
 
@@ -181,6 +188,8 @@ class _Poster:
             update_rows(self.session, ClaimLine, [{"id": k, "paid": v} for k, v in line_paid.items()], ("paid",))
         self._insert_events(matched, statuses)
         self._update_denials(matched, statuses)
+        self.counts.update(update_underpaid(self.session, self.ctx.config, posted_lines(matched, statuses),
+                                            now=self.now))
         self.counts["claims_posted"] += len(matched)
         self.counts["lines_unmatched"] += lines_unmatched
         for status, n in Counter(statuses.values()).items():
@@ -342,7 +351,8 @@ class _Poster:
         s, now = self.session, self.now
         paid_pks = [pk for pk, status in statuses.items() if status is ClaimStatus.PAID]
         if paid_pks:
-            closed = s.execute(update(Denial).where(in_list(Denial.claim_pk, paid_pks, self.pg), Denial.state == "open")
+            closed = s.execute(update(Denial).where(in_list(Denial.claim_pk, paid_pks, self.pg), Denial.state == "open",
+                                                    Denial.category != UNDERPAID)
                                .values(state="closed", note="paid by a later posting", updated_at=now)
                                .execution_options(synchronize_session=False))
             self.counts["denials_closed"] += int(getattr(closed, "rowcount", 0) or 0)
@@ -380,6 +390,39 @@ def _already_posted(ctx: ApplyContext, reader: Remittance835Reader, key: str, tr
     counts["duplicate_remittances"] += 1
     log.info("remittance_duplicate", file_id=ctx.file.id, st_control=reader.control_number, trace_number=trace)
     return True
+
+
+def _payee_mismatch(ctx: ApplyContext, reader: Remittance835Reader) -> list[str]:
+    """How the set's payee (1000B: N1*PE NPI or tax id, REF*TJ) differs from the practice; [] when it is ours.
+
+    A payee that carries neither an NPI nor a tax id cannot be compared and is taken as ours.
+    """
+    practice, payee = ctx.config.practice, reader.payee
+    digits = re.compile(r"\D")
+    found: list[str] = []
+    if payee.npi and payee.npi.strip() != practice.billing_npi:
+        found.append(f"payee NPI {payee.npi.strip()} (the practice's is {practice.billing_npi})")
+    tax_ids = [payee.id] if payee.id_qualifier == "FI" else []
+    tax_ids += [v for q, v in payee.references if q == "TJ"]
+    for tax_id in tax_ids:
+        if digits.sub("", tax_id) != digits.sub("", practice.tax_id):
+            found.append(f"payee tax id {tax_id.strip()} (the practice's is {practice.tax_id})")
+            break
+    return found
+
+
+def _check_payee(ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[str]) -> None:
+    """An 835 addressed to another payee fails the file (nothing is posted), unless forced after review."""
+    found = _payee_mismatch(ctx, reader)
+    if not found:
+        return
+    if not ctx.force:
+        raise ApplyError(
+            f"835 {reader.control_number} is not addressed to the practice: {'; '.join(found)}; nothing was "
+            f"posted. Review the file, then `edi replay {ctx.file.id} --force` to post it as it is.",
+            {"st_control": reader.control_number, "segment_id": "N1", "loop": "1000B", "element": 4})
+    counts["payee_forced"] += 1
+    log.warning("remittance_payee_forced", file_id=ctx.file.id, st_control=reader.control_number)
 
 
 def _check_balance(ctx: ApplyContext, reader: Remittance835Reader, rem: Remittance, counts: Counter[str]) -> None:
@@ -445,5 +488,7 @@ def apply_835(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
         if ts.set_id != "835":
             raise ApplyError(f"transaction set {ts.set_id} {ts.control_number} in an 835 file",
                              {"segment_number": ts.segment_number, "segment_id": "ST"})
-        _post_set(ctx, read_835(ts), counts)
+        reader = read_835(ts)
+        _check_payee(ctx, reader, counts)
+        _post_set(ctx, reader, counts)
     return dict(counts)

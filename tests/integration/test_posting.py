@@ -293,7 +293,9 @@ class TestFileRules:
 
     def test_claim_we_never_sent_goes_to_the_unmatched_list(self, app: App) -> None:
         """An 835 claim matching no stored claim is kept as an UnmatchedPayment and counted."""
-        f, result = ingest(app, fixture("ig_example"))
+        to_us = fixture("ig_example").replace(b"N1*PE*REGIONAL HOPE HOSPITAL*XX*6543210903",
+                                              b"N1*PE*REGIONAL HOPE HOSPITAL*XX*1234567893")  # the practice's NPI
+        f, result = ingest(app, to_us)
         assert f.state == "processed" and result.counts["claims_unmatched"] == 1
         with app.transaction() as s:
             u = s.scalars(select(UnmatchedPayment)).one()
