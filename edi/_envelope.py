@@ -32,6 +32,7 @@ from edi.x12 import (
     InterchangeSpec,
     TransactionSpec,
     build_interchange,
+    is_digits,
 )
 
 __all__ = ["EnvelopeSpec", "Receiver", "Submitter", "clean_text"]
@@ -70,7 +71,7 @@ class EnvelopeSpec:
             raise BuildError(f"usage must be T or P, not {self.usage!r}", segment_id="ISA", element=15,
                              expected="T or P")
         st = self.st_control
-        if not (4 <= len(st) <= 9) or not st.isdigit():
+        if not (4 <= len(st) <= 9) or not is_digits(st):
             raise BuildError("ST02 control number must be 4 to 9 digits", segment_id="ST", element=2,
                              expected="4-9 digits")
 
@@ -222,7 +223,7 @@ def ident(value: str, *, what: str, claim_id: str | None = None, max_len: int = 
 def check_npi(npi: str, *, what: str, claim_id: str | None = None) -> str:
     if not npi:
         raise build_error(f"{what} NPI is missing", claim_id, "10 digits")
-    if len(npi) != 10 or not npi.isdigit():
+    if len(npi) != 10 or not is_digits(npi):
         raise build_error(f"{what} NPI is not 10 digits", claim_id, "10 digits")
     return npi
 
@@ -262,7 +263,7 @@ def address_segments(addr: _Address, *, what: str, claim_id: str | None,
         raise build_error(f"{what} address is incomplete", claim_id)
     if len(state) != 2 or not state.isalpha():
         raise build_error(f"{what} state is not a 2-letter code", claim_id, "2 letters")
-    if not zipc.isdigit() or len(zipc) not in ((9,) if zip9 else (5, 9)):
+    if not is_digits(zipc) or len(zipc) not in ((9,) if zip9 else (5, 9)):
         raise build_error(f"{what} ZIP code is not {'9' if zip9 else '5 or 9'} digits", claim_id)
     n3: list[Element] = ["N3", line1]
     line2 = clean_text(addr.line2, 55)

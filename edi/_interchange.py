@@ -11,14 +11,18 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import itemgetter
 from typing import BinaryIO
 
-from edi._segments import _CHUNK, _ENVELOPE_IDS, Delimiters, Segment, SegmentReader
+from edi._segments import _CHUNK, _ENVELOPE_IDS, Delimiters, Segment, SegmentReader, is_digits
 from edi.errors import DelimiterError, EnvelopeError, X12SyntaxError
 
 # --------------------------------------------------------------------------------------------
 # Envelopes
 # --------------------------------------------------------------------------------------------
+
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+"""The fixed widths of ISA01..ISA16."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,8 @@ class Interchange:
     groups: list[FunctionalGroup] = field(default_factory=list)
     ta1: list[Segment] = field(default_factory=list)
     declared_groups: int | None = None
+    ta1_numbers: list[int] = field(default_factory=list)
+    """The segment number in the file of each segment in ``ta1``."""
 
 
 @dataclass(slots=True)
@@ -114,6 +120,9 @@ class Envelope:
         self._pos = 0
         self._pending: Segment | None = None
         self._n = 0  # file-level number of the current segment
+        self._ids_of: list[Segment] | None = None  # the batch whose segment ids are in _ids
+        self._ids: list[str] = []
+        self._next_at: dict[str, int] = {}
 
     # -- helpers -----------------------------------------------------------------------------
     def _err(self, cls: type[X12SyntaxError], msg: str, seg: Segment | None, element: int = 0,
@@ -158,6 +167,7 @@ class Envelope:
                 continue
             if len(seg) < 17:
                 self._err(DelimiterError, f"ISA has {len(seg) - 1} elements", seg, expected="16")
+            self._check_isa_widths(seg)
             isa = Interchange(
                 sender_qualifier=el(seg, 5).strip(), sender_id=el(seg, 6).strip(),
                 receiver_qualifier=el(seg, 7).strip(), receiver_id=el(seg, 8).strip(),
@@ -167,6 +177,13 @@ class Envelope:
             )
             self.interchanges.append(isa)
             yield from self._interchange(isa)
+
+    def _check_isa_widths(self, seg: Segment) -> None:
+        """The ISA's fixed element widths: an error in strict mode, a finding in lenient mode."""
+        for i, width in enumerate(ISA_WIDTHS, start=1):
+            if i < len(seg) and len(seg[i]) != width:
+                self._err(DelimiterError, f"ISA{i:02d} has {len(seg[i])} characters", seg, i,
+                          f"{width} characters", soft=True)
 
     def _interchange(self, isa: Interchange) -> Iterator[TransactionSet]:
         el = self._el
@@ -185,9 +202,10 @@ class Envelope:
                 yield from self._group(isa, grp)
             elif sid == "TA1":
                 isa.ta1.append(seg)
+                isa.ta1_numbers.append(self._n)
             elif sid == "IEA":
                 count = el(seg, 1)
-                isa.declared_groups = int(count) if count.isdigit() else None
+                isa.declared_groups = int(count) if is_digits(count) else None
                 if isa.declared_groups != len(isa.groups):
                     self._err(EnvelopeError, f"IEA01 says {count} groups, the interchange has {len(isa.groups)}",
                               seg, 1, str(len(isa.groups)), soft=True)
@@ -226,7 +244,7 @@ class Envelope:
                     pass
             elif sid == "GE":
                 count = el(seg, 1)
-                grp.declared_transactions = int(count) if count.isdigit() else None
+                grp.declared_transactions = int(count) if is_digits(count) else None
                 if grp.declared_transactions != len(grp.transactions):
                     self._err(EnvelopeError,
                               f"GE01 says {count} transaction sets, the group has {len(grp.transactions)}",
@@ -261,18 +279,13 @@ class Envelope:
                               expected="SE")
                     return
                 self._batch, self._pos = batch, 0
+                continue  # an empty batch (a file cut at a segment boundary) reads the next one
             batch, pos = self._batch, self._pos
             if batch[pos][0] not in env:
-                chunk = batch[pos:] if pos else batch
-                ids = [s[0] for s in chunk]
-                k = len(chunk)
-                for e in env:
-                    if e in ids:
-                        k = min(k, ids.index(e))
-                if k < len(chunk):
-                    chunk = chunk[:k]
-                n += k
-                self._pos = pos + k
+                k = self._next_envelope(batch, pos)
+                chunk = batch[pos:k] if pos or k < len(batch) else batch
+                n += k - pos
+                self._pos = k
                 self._n = start + n - 1
                 yield chunk
                 continue
@@ -298,6 +311,27 @@ class Envelope:
                           seg, 2, summary.control_number, soft=True)
             yield [seg]
             return
+
+
+    def _next_envelope(self, batch: list[Segment], pos: int) -> int:
+        """Index of the first envelope segment (ST, SE, GS, ...) at or after ``pos`` in ``batch``.
+
+        The ids are listed once per batch and each envelope id's next position is remembered, so
+        a batch full of envelope segments is still scanned in linear time (C-level scans)."""
+        if self._ids_of is not batch:
+            self._ids_of, self._ids, self._next_at = batch, list(map(itemgetter(0), batch)), {}
+        ids, nxt = self._ids, self._next_at
+        k = len(batch)
+        for e in _ENVELOPE_IDS:
+            j = nxt.get(e, -1)
+            if j < pos:
+                try:
+                    j = ids.index(e, pos)
+                except ValueError:
+                    j = len(batch)
+                nxt[e] = j
+            k = min(k, j)
+        return k
 
 
 def _flatten(batches: Iterator[list[Segment]]) -> Iterator[Segment]:

@@ -71,7 +71,7 @@ def inspect_stream(stream: BinaryIO, *, strict: bool = True) -> dict[str, Any]:
     for isa in env.interchanges:
         inode = isa_node(isa)
         if isa.ta1:
-            inode["ta1"] = [inspect_ta1(seg, isa.delimiters) for seg in isa.ta1]
+            inode["ta1"] = [inspect_ta1(seg, isa.delimiters, n) for seg, n in zip(isa.ta1, isa.ta1_numbers, strict=True)]
         for gnode, grp in zip(inode["groups"], isa.groups, strict=False):
             for tnode, summary in zip(gnode["transactions"], grp.transactions, strict=False):
                 tnode.setdefault("segment_count", summary.segment_count)

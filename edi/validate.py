@@ -11,6 +11,12 @@ pyx12's map folder built once in a cache directory (``$XDG_CACHE_HOME/bh-edi`` o
 ``~/.cache/bh-edi``, falling back to the system temp dir) and registered in that copy's
 ``maps.xml``; the copy is passed to pyx12 as ``map_path`` for every file.
 
+pyx12 4 does not split repeated elements (ISA11): an EB03 of ``30^MH^A4`` is read as one code.
+Elements that the maps allow to repeat are therefore checked once per repetition: pyx12 runs on
+copies of the file that each keep one repetition (segment numbers do not change), and the errors
+of the runs are merged. A file whose implementation has no map (the 276/277 005010X212) is
+reported as not validated (:attr:`ValidationResult.not_validated`), not as an error.
+
 pyx12 logs each error with the offending value; those log records are suppressed while it runs,
 because values are PHI. :attr:`Issue.message` may also quote a value: show it to an operator, never
 log it (log ``code``, ``segment_id``, ``loop_id`` and ``element`` instead).
@@ -23,11 +29,14 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -66,8 +75,12 @@ class Issue:
 
 @dataclass(frozen=True, slots=True)
 class ValidationResult:
+    """``ok``: no errors found. ``not_validated`` says why a file could not be checked at all
+    (e.g. "not validated: no map for 005010X212"); such a file is ok with no errors."""
+
     ok: bool
     errors: list[Issue] = field(default_factory=list)
+    not_validated: list[str] = field(default_factory=list)
 
 
 def _cache_root() -> Path:
@@ -180,20 +193,66 @@ def _collect(doc: dict[str, Any], loops: dict[int, str]) -> list[Issue]:
     return issues
 
 
-def validate_x12(source: str | bytes | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
-                 ) -> ValidationResult:
-    """Validate an X12 file (a path) or its content (text or bytes containing an ISA) with pyx12."""
+_MAP_NOT_FOUND = re.compile(r"Map not found.*vriic=(\S+)", re.S)
+
+
+@lru_cache(maxsize=4)
+def _repeating_elements(maps: str) -> frozenset[str]:
+    """The element references (``EB03``) that any map of ``maps`` allows to repeat."""
+    out: set[str] = set()
+    for path in Path(maps).glob("*.xml"):
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError:
+            continue
+        for el in root.iter("element"):
+            repeat = (el.findtext("repeat") or "1").strip()
+            if repeat not in ("", "1") and el.get("xid"):
+                out.add(str(el.get("xid")))
+    return frozenset(out)
+
+
+def _repetition_copies(text: str, repeating: frozenset[str]) -> list[str]:
+    """``text`` once per repetition: copy ``j`` keeps repetition ``j`` of each repeated element
+    (the last one where there are fewer). ``[text]`` when nothing repeats."""
+    from edi._segments import detect_delimiters
+    from edi.errors import EdiError
+
+    try:
+        d, _ = detect_delimiters(text.lstrip())
+    except EdiError:
+        return [text]
+    if not d.repetition or d.repetition not in text[106:]:
+        return [text]
+    pieces = text.split(d.segment)
+    split: dict[tuple[int, int], list[str]] = {}
+    for n, piece in enumerate(pieces[1:], start=1):
+        if d.repetition not in piece:
+            continue
+        elements = piece.split(d.element)
+        sid = elements[0].strip()
+        for i, value in enumerate(elements[1:], start=1):
+            if d.repetition in value and f"{sid}{i:02d}" in repeating:
+                split[n, i] = value.split(d.repetition)
+    if not split:
+        return [text]
+    copies = []
+    for j in range(max(len(v) for v in split.values())):
+        out = list(pieces)
+        for (n, i), reps in split.items():
+            elements = out[n].split(d.element)
+            elements[i] = reps[min(j, len(reps) - 1)]
+            out[n] = d.element.join(elements)
+        copies.append(d.segment.join(out))
+    return copies
+
+
+def _run_pyx12(text: str, maps: str) -> ValidationResult:
+    """One pyx12 run over ``text``."""
     import pyx12.errors
     import pyx12.params
     import pyx12.x12n_document
 
-    if isinstance(source, bytes):
-        text = source.decode("latin-1")
-    elif isinstance(source, str) and source.lstrip().startswith("ISA"):
-        text = source
-    else:
-        text = Path(source).read_bytes().decode("latin-1")
-    maps = str(map_folder(cache_dir))
     loops: dict[int, str] = {}
 
     def on_segment(seg: Any, src: Any, node: Any, valid: bool) -> None:
@@ -211,6 +270,9 @@ def validate_x12(source: str | bytes | os.PathLike[str], *, cache_dir: str | os.
         except pyx12.errors.X12Error as exc:  # pyx12 could not walk the file at all
             return ValidationResult(False, [Issue(None, None, None, None, "ENGINE", str(exc))])
         except pyx12.errors.EngineError as exc:
+            missing = _MAP_NOT_FOUND.search(str(exc))
+            if missing:
+                return ValidationResult(True, [], [f"not validated: no map for {missing.group(1)}"])
             return ValidationResult(False, [Issue(None, None, None, None, "ENGINE", str(exc))])
     raw = out_json.getvalue()
     issues = _collect(json.loads(raw), loops) if raw else []
@@ -219,3 +281,20 @@ def validate_x12(source: str | bytes | os.PathLike[str], *, cache_dir: str | os.
     if not ok and not issues:
         issues.append(Issue(None, None, None, None, "INVALID", "pyx12 rejected the file without details"))
     return ValidationResult(not issues, issues)
+
+
+def validate_x12(source: str | bytes | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
+                 ) -> ValidationResult:
+    """Validate an X12 file (a path) or its content (text or bytes containing an ISA) with pyx12."""
+    if isinstance(source, bytes):
+        text = source.decode("latin-1")
+    elif isinstance(source, str) and source.lstrip().startswith("ISA"):
+        text = source
+    else:
+        text = Path(source).read_bytes().decode("latin-1")
+    maps = str(map_folder(cache_dir))
+    copies = _repetition_copies(text, _repeating_elements(maps)) if len(text) > 106 else [text]
+    results = [_run_pyx12(copy, maps) for copy in copies]
+    issues = list(dict.fromkeys(i for r in results for i in r.errors))  # merged, in order, once each
+    skipped = list(dict.fromkeys(n for r in results for n in r.not_validated))
+    return ValidationResult(all(r.ok for r in results) and not issues, issues, skipped)

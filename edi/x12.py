@@ -40,6 +40,7 @@ from edi._segments import (
     Segment,
     SegmentReader,
     detect_delimiters,
+    is_digits,
     read_segments,
 )
 from edi._writer import (
@@ -73,6 +74,7 @@ __all__ = [
     "detect_delimiters",
     "element",
     "format_segment",
+    "is_digits",
     "open_x12",
     "optional",
     "parse_d8",
@@ -96,7 +98,7 @@ def optional(seg: Segment, i: int) -> str | None:
 
 def parse_d8(text: str, segment_number: int, segment_id: str, element_position: int) -> date:
     """A CCYYMMDD date; TransactionError naming the segment and element otherwise."""
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not is_digits(text):
         raise TransactionError("date is not CCYYMMDD", segment_number=segment_number, segment_id=segment_id,
                                element=element_position, expected="CCYYMMDD")
     try:

@@ -53,7 +53,7 @@ from edi._envelope import (
 from edi._read import Entity, Person, entity, error, period, person
 from edi._read import demographics as read_demographics
 from edi.errors import BuildError
-from edi.x12 import Element, Segment, TransactionSet, element, parse_d8
+from edi.x12 import Element, Segment, TransactionSet, element, is_digits, parse_d8
 from edi.x837p.model import Patient, Payer, Subscriber
 
 __all__ = [
@@ -146,13 +146,19 @@ def _inquiry_segments(q: Inquiry270, originator: str) -> tuple[list[list[Element
     if q.patient is None:
         segs: list[list[Element]] = [trn, nm1]
         if s.dob is not None:
-            segs.append(demographics(s.dob, s.sex, what=f"{ref}: subscriber", claim_id=None))
+            segs.append(_dmg(s.dob, s.sex, what=f"{ref}: subscriber"))
         return segs + tail, []
     p = q.patient
     plast, pfirst = person_name(p.last_name, p.first_name, what="patient", claim_id=None)
     dependent: list[list[Element]] = [trn, ["NM1", "03", "1", plast, pfirst],
-                                      demographics(p.dob, p.sex, what=f"{ref}: patient", claim_id=None)]
+                                      _dmg(p.dob, p.sex, what=f"{ref}: patient")]
     return [nm1], dependent + tail
+
+
+def _dmg(dob: date | None, sex: str, *, what: str) -> list[Element]:
+    """The 270's DMG: 005010X279A1 allows DMG03 F or M only, so an unknown sex (U) is left out."""
+    dmg = demographics(dob, sex, what=what, claim_id=None)
+    return dmg if dmg[3] in ("F", "M") else dmg[:3]
 
 
 def plan_sets(inquiries: Sequence[Inquiry270]) -> list[list[Inquiry270]]:
@@ -211,7 +217,7 @@ def build_270(batch: Batch270, *, envelope: EnvelopeSpec, newline: bool = True) 
     ir = batch.information_receiver
     npi = check_npi(ir.npi, what="information receiver")
     tax_id = ir.tax_id.replace("-", "")
-    if len(tax_id) != 9 or not tax_id.isdigit():
+    if len(tax_id) != 9 or not is_digits(tax_id):
         raise BuildError("information receiver tax id is not 9 digits", segment_id="TRN", element=3)
     originator = "1" + tax_id
     ir_name = clean_text(ir.name, 60)

@@ -28,6 +28,7 @@ from edi.x12 import (
     build_interchange,
     element,
     format_segment,
+    is_digits,
     optional,
 )
 
@@ -340,14 +341,14 @@ class Ta1:
 
 def _int(seg: Segment, i: int, n: int, what: str) -> int:
     v = element(seg, i)
-    if not v.isdigit():
+    if not is_digits(v):
         raise TransactionError(f"{what} is not a number", segment_number=n, segment_id=seg[0], element=i,
                                expected="digits")
     return int(v)
 
 
 def _opt_int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if is_digits(text) else None
 
 
 def _codes(seg: Segment, start: int, stop: int) -> tuple[str, ...]:
@@ -396,7 +397,7 @@ def parse_999(ts: TransactionSet) -> GroupAck:
                 raise TransactionError("IK4 outside an IK3 loop", segment_number=n, segment_id=sid,
                                        expected="IK3 first")
             pos = element(seg, 1).split(comp)
-            if not pos[0].isdigit():
+            if not is_digits(pos[0]):
                 raise TransactionError("IK401 element position is not a number", segment_number=n,
                                        segment_id=sid, element=1, expected="digits")
             ik4s.append(ElementError(
@@ -435,23 +436,25 @@ def parse_999(ts: TransactionSet) -> GroupAck:
         accepted=_int(ak9, 4, ak9_n, "AK904"), transactions=tuple(tx), error_codes=_codes(ak9, 5, 9))
 
 
-def _ta1_date(text: str) -> date:
-    if len(text) != 6 or not text.isdigit():
-        raise TransactionError("TA102 is not a YYMMDD date", segment_id="TA1", element=2, expected="YYMMDD")
+def _ta1_date(text: str, n: int | None = None) -> date:
+    if len(text) != 6 or not is_digits(text):
+        raise TransactionError("TA102 is not a YYMMDD date", segment_number=n, segment_id="TA1", element=2,
+                               expected="YYMMDD")
     try:
         return date(2000 + int(text[:2]), int(text[2:4]), int(text[4:6]))
     except ValueError:
-        raise TransactionError("TA102 is not a valid date", segment_id="TA1", element=2,
+        raise TransactionError("TA102 is not a valid date", segment_number=n, segment_id="TA1", element=2,
                                expected="YYMMDD") from None
 
 
-def parse_ta1(segment: Segment) -> Ta1:
-    """Parse a TA1 segment (element 0 is 'TA1')."""
+def parse_ta1(segment: Segment, segment_number: int | None = None) -> Ta1:
+    """Parse a TA1 segment (element 0 is 'TA1'); ``segment_number`` (its number in the file) goes
+    into the errors."""
     if not segment or segment[0] != "TA1" or len(segment) < 6:
-        raise TransactionError("not a complete TA1 segment", segment_id=segment[0] if segment else None,
-                               expected="TA1 with 5 elements")
-    return Ta1(control_number=element(segment, 1), date=_ta1_date(element(segment, 2)), time=element(segment, 3),
-               code=element(segment, 4), note_code=element(segment, 5))
+        raise TransactionError("not a complete TA1 segment", segment_number=segment_number,
+                               segment_id=segment[0] if segment else None, expected="TA1 with 5 elements")
+    return Ta1(control_number=element(segment, 1), date=_ta1_date(element(segment, 2), segment_number),
+               time=element(segment, 3), code=element(segment, 4), note_code=element(segment, 5))
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,9 +500,10 @@ def inspect_999(ts: TransactionSet) -> dict[str, object]:
     return {"set": "999", "control_number": ts.control_number, **_ack_json(ack)}
 
 
-def inspect_ta1(segment: Segment, delimiters: Delimiters = DEFAULT_DELIMITERS) -> dict[str, object]:
+def inspect_ta1(segment: Segment, delimiters: Delimiters = DEFAULT_DELIMITERS,
+                segment_number: int | None = None) -> dict[str, object]:
     """The ``edi inspect --json`` form of a TA1 segment."""
-    t = parse_ta1(segment)
+    t = parse_ta1(segment, segment_number)
     return {"segment": "TA1", "text": format_segment(segment, delimiters),
             "control_number": t.control_number, "date": t.date.isoformat(), "time": t.time,
             "code": t.code, "description": t.description, "accepted": t.accepted,
@@ -565,7 +569,7 @@ def build_ta1(
     if ta1.code not in TA1_ACK_CODES:
         raise BuildError(f"TA104 code {ta1.code!r} is not A, E or R", segment_id="TA1", element=4,
                          expected="A, E or R")
-    if len(ta1.note_code) != 3 or not ta1.note_code.isdigit():
+    if len(ta1.note_code) != 3 or not is_digits(ta1.note_code):
         raise BuildError("TA105 must be a three-digit note code", segment_id="TA1", element=5,
                          expected="000-031")
     envelope.check()

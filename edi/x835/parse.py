@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from edi.errors import TransactionError
-from edi.x12 import Segment, TransactionSet
+from edi.x12 import Segment, TransactionSet, is_digits
 from edi.x835.model import (
     ONE,
     ZERO,
@@ -97,7 +97,7 @@ def _date(text: str) -> date:
     """CCYYMMDD to a date (cached by text)."""
     d = _date_cache.get(text)
     if d is None:
-        if len(text) != 8 or not text.isdigit():
+        if len(text) != 8 or not is_digits(text):
             raise ValueError(text)
         d = date(int(text[:4]), int(text[4:6]), int(text[6:]))
         if len(_date_cache) >= _CACHE_MAX:

@@ -39,7 +39,7 @@ from edi._envelope import (
     write_interchange,
 )
 from edi.errors import BuildError
-from edi.x12 import Element, TransactionSpec
+from edi.x12 import Element, TransactionSpec, is_digits
 from edi.x837p.model import (
     Batch837,
     BillingProvider,
@@ -108,7 +108,7 @@ def _loop_1000b_receiver(name: str, receiver: str) -> Segments:
 def _loop_2010aa_billing_provider(bp: BillingProvider) -> Segments:
     check_npi(bp.npi, what="billing provider")
     tax_id = bp.tax_id.replace("-", "")
-    if len(tax_id) != 9 or not tax_id.isdigit():
+    if len(tax_id) != 9 or not is_digits(tax_id):
         raise BuildError("billing provider tax id is not 9 digits", expected="9-digit EIN")
     taxonomy = _code(bp.taxonomy, what="billing provider taxonomy", claim_id=None, lengths=(10,))
     name = clean_text(bp.name, 60)
@@ -290,7 +290,7 @@ def build_837p(batch: Batch837, *, envelope: EnvelopeSpec, newline: bool = True)
     if dup is not None:
         raise BuildError(f"claim {dup}: claim id appears twice in the batch", segment_id="CLM", element=1)
     sender, receiver = party_ids(batch)
-    phone = "".join(ch for ch in batch.submitter.contact_phone if ch.isdigit())
+    phone = "".join(ch for ch in batch.submitter.contact_phone if is_digits(ch))
     if len(phone) != 10:
         raise BuildError("submitter contact phone is not 10 digits", segment_id="PER", element=4)
     _isa_date, date8, hhmm = envelope_times(envelope.created)

@@ -26,7 +26,7 @@ from edi._read import (
     period,
     person,
 )
-from edi.x12 import Segment, TransactionSet, element, optional, parse_d8
+from edi.x12 import Segment, TransactionSet, element, is_digits, optional, parse_d8
 from edi.x837p.parsed import (
     Adjustment,
     ClaimSubmission,
@@ -217,7 +217,7 @@ class _Reader:
         self.close_line()
         self.close_other()
         number = element(seg, 1)
-        if not number.isdigit():
+        if not is_digits(number):
             raise self.err("LX01 is not a line number", seg, 1, "1, 2, ...")
         self.line = {"n": self.n, "seg": seg, "number": int(number)}
 
@@ -228,7 +228,7 @@ class _Reader:
         if len(proc) < 2 or not proc[1]:
             raise self.err("SV101 has no procedure code", seg, 1, "HC:code[:modifiers]")
         pointers = [p for p in element(seg, 7).split(self.comp) if p]
-        if not all(p.isdigit() for p in pointers):
+        if not all(is_digits(p) for p in pointers):
             raise self.err("SV107 diagnosis pointers are not numbers", seg, 7, "1 to 12")
         units = opt_number(seg, 4, self.n)
         self.line.update(procedure_qualifier=proc[0], procedure=proc[1], modifiers=tuple(m for m in proc[2:6] if m),

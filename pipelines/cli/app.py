@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import json as _json
 import sys
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,10 @@ from pipelines.usecases.uow import UnitOfWork
 if TYPE_CHECKING:
     from transports import Mailbox
 
-__all__ = ["App", "Command"]
+__all__ = ["Advance", "App", "Command"]
+
+Advance = Callable[..., None]
+"""Moves a progress bar: ``advance()`` one step, ``advance(n)``, ``advance(label="ingest")``."""
 
 
 class App:
@@ -39,6 +42,7 @@ class App:
         self.out = out or sys.stdout
         self.log = get_logger("edi")
         self.progress = bool(getattr(self.out, "isatty", lambda: False)()) and not json
+        """A person watches: stdout is a terminal and not --json (never under cron)."""
 
     @property
     def config(self) -> Config:
@@ -71,6 +75,34 @@ class App:
             body = text() if callable(text) else text
             if body:
                 self.out.write(body.rstrip("\n") + "\n")
+
+    @contextmanager
+    def progress_bar(self, description: str, total: int | None = None) -> Iterator[Advance]:
+        """A progress bar (a spinner when ``total`` is unknown) on the terminal while the block runs,
+        erased when it ends; nothing at all unless :attr:`progress`. Yields the function that moves it."""
+        if not self.progress:
+            yield lambda n=1, label=None: None
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        if total is not None:
+            columns += [BarColumn(), MofNCompleteColumn()]
+        with Progress(*columns, TimeElapsedColumn(), console=Console(file=self.out), transient=True) as bar:
+            task = bar.add_task(description, total=total)
+
+            def advance(n: int = 1, label: str | None = None) -> None:
+                bar.update(task, advance=n, description=f"{description} {label}" if label else description)
+
+            yield advance
 
     def close(self) -> None:
         if "uow" in self.__dict__:

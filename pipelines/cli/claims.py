@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.cli.app import App, Command
-from pipelines.cli.table import render_table
+from pipelines.cli.table import render_table, usd
 from pipelines.rules.eligibility import benefit_summary
+from pipelines.usecases.at_risk import at_risk_claims
 from pipelines.usecases.claim_status import build_status_requests
 from pipelines.usecases.claim_views import claim_detail, export_claims, list_claims
 from pipelines.usecases.codes import import_code_list
 from pipelines.usecases.denials import list_denials, resubmit
 from pipelines.usecases.eligibility import build_eligibility_requests, eligibility_of_patient
+from pipelines.usecases.holds import explain_holds
 from pipelines.usecases.importer import ImportResult, import_authorizations, import_encounters
 from pipelines.usecases.outbound import InquiryFile, upload_pending
 from pipelines.usecases.submit import submit_and_upload
@@ -76,7 +78,7 @@ def cmd_import_authorizations(app: App, args: argparse.Namespace) -> int:
 
 def cmd_submit(app: App, args: argparse.Namespace) -> int:
     """`edi claims submit`: code and scrub, write the ready claims as 837Ps, upload them."""
-    with app.mailbox() as mailbox:
+    with app.mailbox() as mailbox, app.progress_bar("coding, scrubbing and sending claims"):
         data = submit_and_upload(app.config, app.uow, mailbox, as_of=app.as_of)
 
     def text() -> str:
@@ -94,41 +96,67 @@ def cmd_submit(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_list(app: App, args: argparse.Namespace) -> int:
-    """`edi claims list [--status S]`."""
+    """`edi claims list [--status S] [--at-risk [--days N]]`."""
+    if getattr(args, "at_risk", False):
+        return _list_at_risk(app, args.days)
     rows = list_claims(app.uow, args.status)
     app.emit({"claims": rows}, lambda: render_table(
         ["claim", "encounter", "payer", "date", "status", "billed", "paid", "holds"],
         [[r["claim_id"], r["encounter_id"], r["payer_id"], r["date_of_service"], r["status"], r["billed"],
-          r["paid"], ",".join(r["hold_reasons"])] for r in rows]) if rows else "no claims")
+          r["paid"], ", ".join(r["hold_reasons"])] for r in rows], money=("billed", "paid"))
+        if rows else "no claims" + (f" in status {args.status}" if args.status else ""))
     return 0
 
 
-def _claim_text(d: dict[str, Any]) -> str:
-    out = [f"claim {d['claim_id']} (encounter {', '.join(d['encounter_ids'])}) payer {d['payer_id']}",
-           f"  status {d['status']}" + (f" ({', '.join(d['hold_reasons'])})" if d["hold_reasons"] else "")
-           + (f": {d['status_reason']}" if d["status_reason"] else ""),
-           f"  date {d['date_of_service']}  POS {d['place_of_service']}  frequency {d['frequency_code']}"
-           f"  billed {d['billed']}  paid {d['paid']}  patient {d['patient_responsibility']}"]
+def _list_at_risk(app: App, days: int) -> int:
+    """Claims not yet adjudicated whose filing deadline is today or within ``days`` days, soonest first."""
+    rows = at_risk_claims(app.config, app.uow, as_of=app.as_of, within_days=days)
+    app.emit({"claims": rows}, lambda: render_table(
+        ["claim", "payer", "date", "status", "deadline", "days left", "billed", "holds"],
+        [[r["claim_id"], r["payer_id"], r["date_of_service"], r["status"], r["deadline"], r["days_left"],
+          r["billed"], ", ".join(r["hold_reasons"])] for r in rows], money=("billed",))
+        if rows else f"no claims within {days} days of a filing deadline")
+    return 0
+
+
+def _lines_table(d: dict[str, Any]) -> str:
+    return render_table(
+        ["line", "control", "code", "modifiers", "units", "charge", "pointers", "paid", "adjustments", "remarks"],
+        [[i, ln["line_control_number"], ln["procedure"], ",".join(ln["modifiers"]), ln["units"], ln["charge"],
+          ",".join(map(str, ln["diagnosis_pointers"])), ln["paid"],
+          "; ".join(f"{a['group']}-{a['reason']} {usd(a['amount'])}" for a in ln["adjustments"]),
+          ", ".join(ln.get("remarks") or [])]
+         for i, ln in enumerate(d["lines"], 1)], money=("charge", "paid"))
+
+
+def _claim_text(d: dict[str, Any], holds: list[str]) -> str:
+    status = f"  status {d['status']}" + (f" ({', '.join(d['hold_reasons'])})" if d["hold_reasons"] else "") \
+        + (f": {d['status_reason']}" if d["status_reason"] else "")
+    out = [f"claim {d['claim_id']} (encounter {', '.join(d['encounter_ids'])}) payer {d['payer_id']}"
+           + (f", payer claim number {d['payer_claim_number']}" if d.get("payer_claim_number") else ""),
+           status, *(f"    {h}" for h in holds),
+           f"  date {d['date_of_service']}  POS {d['place_of_service']}  frequency {d['frequency_code']}",
+           f"  billed {usd(d['billed'])}  paid {usd(d['paid'])}  patient {usd(d['patient_responsibility'])}"]
+    if d.get("diagnoses"):
+        out.append(f"  diagnoses: {', '.join(d['diagnoses'])}")
     if d["warnings"]:
         out.append(f"  warnings: {', '.join(d['warnings'])}")
     if d["lines"]:
-        out.append(render_table(
-            ["line", "control", "code", "modifiers", "units", "charge", "pointers", "paid", "adjustments"],
-            [[i, ln["line_control_number"], ln["procedure"], ",".join(ln["modifiers"]), ln["units"], ln["charge"],
-              ",".join(map(str, ln["diagnosis_pointers"])), ln["paid"],
-              " ".join(f"{a['group']}-{a['reason']} {a['amount']}" for a in ln["adjustments"])]
-             for i, ln in enumerate(d["lines"], 1)]))
+        out.append(_lines_table(d))
     for a in d["adjustments"]:
-        out.append(f"  claim adjustment {a['group']}-{a['reason']} {a['amount']}")
+        out.append(f"  claim adjustment {a['group']}-{a['reason']} {usd(a['amount'])}")
+    if d.get("remarks"):
+        out.append(f"  claim remarks: {', '.join(d['remarks'])}")
     for ev in d["history"]:
         out.append(f"  {ev['source']} {ev['category'] or ''} {ev['code'] or ''} {ev['description'] or ''}".rstrip())
     return "\n".join(out)
 
 
 def cmd_show(app: App, args: argparse.Namespace) -> int:
-    """`edi claims show CLAIM_ID`: the claim, its lines, adjustments and status history."""
+    """`edi claims show CLAIM_ID`: the claim, why it is held, its lines, adjustments and status history."""
     d = claim_detail(app.uow, args.claim_id)
-    app.emit(d, lambda: _claim_text(d))
+    holds = explain_holds(app.config, app.uow, args.claim_id) if d["hold_reasons"] else []
+    app.emit(d, lambda: _claim_text(d, holds))
     return 0
 
 

@@ -70,8 +70,9 @@ def cmd_validate(app: App, args: argparse.Namespace) -> int:
 
     result = validate_x12(args.file)
     issues = [dataclasses.asdict(i) for i in result.errors]
-    app.emit({"file": args.file, "valid": result.ok, "errors": issues},
-             lambda: ("valid: no errors" if result.ok else render_table(
+    app.emit({"file": args.file, "valid": result.ok, "errors": issues, "not_validated": result.not_validated},
+             lambda: ("\n".join(result.not_validated) if result.not_validated and result.ok
+                      else "valid: no errors" if result.ok else render_table(
                  ["segment", "id", "loop", "element", "code", "message"],
                  [[i.get("segment_number"), i.get("segment_id"), i.get("loop_id"), i.get("element"),
                    i.get("code"), i.get("message")] for i in issues])))

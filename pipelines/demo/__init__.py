@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import shutil
 import sys
+import textwrap
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -248,6 +249,24 @@ def _usd(amount: str) -> str:
     return f"${Decimal(amount):,.2f}"
 
 
+def _wrapped(prefix: str, text: str, width: int = 100) -> list[str]:
+    """``prefix`` then ``text`` wrapped at word boundaries, continuation lines indented under the text."""
+    body = textwrap.wrap(text, max(40, width - len(prefix)), break_long_words=False, break_on_hyphens=False)
+    return [(prefix if i == 0 else " " * len(prefix)) + part for i, part in enumerate(body or [""])]
+
+
+def edi_command() -> str:
+    """How the user runs ``edi`` from any folder: ``edi`` when it is on PATH, else the absolute path
+    of the running ``edi`` script (or of the virtual environment's), else ``python -m pipelines.cli``."""
+    if shutil.which("edi"):
+        return "edi"
+    running = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    for candidate in (running, Path(sys.prefix) / "bin" / "edi"):
+        if candidate is not None and candidate.name == "edi" and candidate.is_file():
+            return str(candidate.absolute())
+    return f"{sys.executable} -m pipelines.cli"
+
+
 def render_summary(s: dict[str, Any]) -> str:
     """The demo's summary as text for a person."""
     c, d = s["claims"], s["dollars"]
@@ -262,7 +281,8 @@ def render_summary(s: dict[str, Any]) -> str:
              ("accepted", c["accepted"], "taken into adjudication (277CA)"),
              ("paid", c["paid"], ""),
              ("denied", c["denied"], "nothing paid"),
-             ("patient responsibility", c["patient_responsibility"], "all of the allowed amount is the patient's"),
+             ("patient owes all", c["patient_responsibility"],
+              f"claims the patient owes in full (patient share over all claims: {_usd(d['patient_responsibility'])})"),
              ("awaiting payment", c["awaiting_payment"], "")]
     if c["not_acknowledged"]:
         rows.append(("not acknowledged", c["not_acknowledged"], "no 999/277CA yet"))
@@ -270,12 +290,13 @@ def render_summary(s: dict[str, Any]) -> str:
     lines += [f"{label:<{width}}  {n:>4}  {note}".rstrip() for label, n, note in rows]
     if s["rejections"]:
         lines += ["", "Rejections:"]
-        lines += [f"  {r['claim_id']}  {(r['reason'] or '')[:100]}".rstrip() for r in s["rejections"]]
+        for r in s["rejections"]:
+            lines += _wrapped(f"  {r['claim_id']}  ", r["reason"] or "")
     if s["denials"]:
         lines += ["", "Denials and adjustments by CARC (line adjustments other than CO 45 and PR):"]
         for x in s["denials"]:
-            desc = (x["description"] or "")[:70]
-            lines.append(f"  {x['group']} {x['reason']:<4} {x['adjustments']:>3} x  {_usd(x['amount']):>10}  {desc}")
+            lines += _wrapped(f"  {x['group']} {x['reason']:<4} {x['adjustments']:>3} x  {_usd(x['amount']):>10}  ",
+                              x["description"] or "")
     lines += ["", f"Dollars: billed {_usd(d['billed'])}, paid {_usd(d['paid'])}, patient responsibility "
                   f"{_usd(d['patient_responsibility'])}, denied {_usd(d['denied'])}, held back {_usd(d['held'])}"]
     e = s["eligibility"]
@@ -285,6 +306,7 @@ def render_summary(s: dict[str, Any]) -> str:
     failed = [(r["run_id"], st) for r in s["runs"] for st in r["steps"] if st["status"] != "ok"]
     for run_id, st in failed:
         lines.append(f"warning: run {run_id} step {st['name']} failed: {st['error'] or 'see edi files list'}")
-    lines += ["", "Where to look next:", f"  cd {s['folder']}", "  edi claims list", "  edi denials list",
-              "  edi report"]
+    edi = edi_command()
+    lines += ["", "Where to look next:", f"  cd {s['folder']}", f"  {edi} claims list", f"  {edi} denials list",
+              f"  {edi} report"]
     return "\n".join(lines)

@@ -21,12 +21,8 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
-from functools import lru_cache
-
-with warnings.catch_warnings():
-    # The package loads its data with importlib.resources' legacy API at import time.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import simple_icd_10_cm as cm
+from functools import cache, lru_cache
+from types import ModuleType
 
 __all__ = ["excludes1_pairs", "is_billable", "normalize"]
 
@@ -37,6 +33,19 @@ _REFERENCE = re.compile(
     r"(?![0-9A-Za-z])"
 )
 _QUALIFIED_GROUP = re.compile(r"\([^()]*\bwith\b[^()]*\)")
+
+
+@cache
+def _cm() -> ModuleType:
+    """The ``simple_icd_10_cm`` module, imported on first use: importing it parses the whole code set
+    (seconds), which commands that never look a code up should not pay for."""
+    with warnings.catch_warnings():
+        # The package loads its data with importlib.resources' legacy API at import time.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm
+
+    module: ModuleType = simple_icd_10_cm
+    return module
 
 
 def normalize(code: str) -> str:
@@ -52,7 +61,7 @@ def is_billable(code: str) -> bool:
     if len(dotted) < 3 or "-" in dotted:
         return False
     try:
-        return bool(cm.is_valid_item(dotted)) and bool(cm.is_leaf(dotted))
+        return bool(_cm().is_valid_item(dotted)) and bool(_cm().is_leaf(dotted))
     except ValueError:
         return False
 
@@ -64,7 +73,7 @@ def _key(code: str) -> str:
 
 def _is_category(token: str) -> bool:
     try:
-        return bool(cm.is_valid_item(token[:3]))
+        return bool(_cm().is_valid_item(token[:3]))
     except ValueError:
         return False
 
@@ -89,6 +98,7 @@ def _named_by(reference: tuple[str, str], code_key: str) -> bool:
 @lru_cache(maxsize=4096)
 def _excludes1_references(dotted: str) -> tuple[tuple[str, str], ...]:
     """Every reference in the Excludes1 notes of ``dotted`` and of all its ancestors."""
+    cm = _cm()
     try:
         if not cm.is_valid_item(dotted):
             return ()

@@ -114,3 +114,46 @@ class TestIssue:
         """An issue prints segment number, element reference, loop and code."""
         issue = Issue(18, "DMG", "2010BA", 2, "8", "bad date")
         assert str(issue) == "segment 18, DMG02, loop 2010BA: [8] bad date"
+
+
+FIXTURE_FILES = sorted((ROOT / "fixtures").glob("*/*.x12"))
+# pyx12's own verdict on the fixtures: its code list for MOA03 lacks the RARC MA15.
+PYX12_REJECTS = {"split_claim.x12": {("MOA", 3, "7")}}
+
+
+class TestFixtures:
+    @pytest.mark.parametrize("path", FIXTURE_FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FIXTURE_FILES])
+    def test_agrees_with_pyx12_on_every_fixture(self, path: Path) -> None:
+        """No false errors: every fixture is valid, not validated (no map), or has exactly pyx12's errors."""
+        result = validate_x12(path)
+        if path.parent.name in ("276", "277"):
+            assert result == ValidationResult(True, [], ["not validated: no map for 005010X212"])
+            return
+        assert result.not_validated == []
+        assert {(i.segment_id, i.element, i.code) for i in result.errors} == PYX12_REJECTS.get(path.name, set())
+
+    def test_no_map_is_not_an_error(self) -> None:
+        """A 276 (005010X212, no pyx12 map) says 'not validated', not an ENGINE error."""
+        result = validate_x12(ROOT / "fixtures" / "276" / "subscriber_and_dependent.x12")
+        assert result.ok and result.errors == []
+        assert result.not_validated == ["not validated: no map for 005010X212"]
+
+
+class TestRepetitions:
+    ACTIVE = ROOT / "fixtures" / "271" / "active_mh.x12"
+
+    def test_repeated_eb03_is_split(self) -> None:
+        """EB03 30^MH^A4 is three service type codes, each valid."""
+        text = self.ACTIVE.read_text()
+        assert "30^MH^A4" in text
+        assert validate_x12(text) == ValidationResult(True, [])
+
+    @pytest.mark.parametrize("value", ["Q9^MH^A4", "30^Q9^A4", "30^MH^Q9", "30^MH^A4^Q9"])
+    def test_bad_repetition_is_located(self, value: str) -> None:
+        """A bad code in any repetition is reported once, at its segment and element."""
+        text = self.ACTIVE.read_text().replace("30^MH^A4", value, 1)
+        result = validate_x12(text)
+        assert not result.ok
+        assert [(i.segment_id, i.element, i.code) for i in result.errors] == [("EB", 3, "7")]
+        assert result.errors[0].segment_number == number_of(text, "EB*1*IND*" + value.split("^")[0])
+        assert "Q9" in result.errors[0].message

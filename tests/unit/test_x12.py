@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 from edi.errors import DelimiterError, EnvelopeError, X12SyntaxError
 from edi.x12 import (
     Delimiters,
+    Element,
+    Envelope,
     GroupSpec,
     InterchangeSpec,
     SegmentReader,
@@ -22,7 +25,7 @@ from edi.x12 import (
 )
 
 ISA = InterchangeSpec("SENDER", "RECEIVER", "261127", "1200", 17)
-BODY = [["BHT", "0019", "00", "B1", "20261127", "1200", "CH"], ["NM1", "41", "2", "SUNRISE", None, None, None, None,
+BODY: list[list[Element]] = [["BHT", "0019", "00", "B1", "20261127", "1200", "CH"], ["NM1", "41", "2", "SUNRISE", None, None, None, None,
                                                               "46", "S1"]]
 
 
@@ -116,6 +119,63 @@ class TestReader:
         assert err.value.offset == text.rindex("~") + 1
 
 
+class TestHostileInput:
+    """Issue 11: cut files, files without terminators and malformed ISAs fail typed, in linear time."""
+
+    @pytest.mark.parametrize("strict", [True, False])
+    def test_cut_exactly_at_a_read_boundary(self, strict: bool) -> None:
+        """A file cut at a segment boundary that is also the end of a read (the last read returns
+        nothing) is a typed EnvelopeError with its position, never an IndexError."""
+        text = _file(n_sets=3).encode()
+        cuts = [i + 1 for i, b in enumerate(text) if b == ord("~")][2:-1]
+        for cut in cuts:
+            data = text[:cut]
+            for chunk in (cut, cut // 2 or 1, 8192):
+                with pytest.raises(EnvelopeError) as err:
+                    for ts in Envelope(io.BytesIO(data), strict=strict, chunk_size=chunk):
+                        list(ts.segments)
+                assert err.value.segment_number is not None and err.value.offset is not None
+
+    def test_unterminated_20_mb_is_linear(self) -> None:
+        """An ISA, a GS, then 20 MB with no terminator fails in about a second, not minutes
+        (the bound is only a hang guard)."""
+        head = _file().split("ST*")[0].encode()
+        data = head + b"NM1*IL*1*DOE" * (20 * (1 << 20) // 12)
+        start = time.perf_counter()
+        with pytest.raises(X12SyntaxError, match="unterminated") as err:
+            for ts in open_x12(data):
+                list(ts.segments)
+        assert time.perf_counter() - start < 10
+        assert err.value.offset == len(head) and err.value.segment_number == 3
+
+    def test_many_findings_stay_linear(self) -> None:
+        """A MB of tiny sets with a wrong SE01 each (a finding each, lenient) reads in seconds."""
+        head, _, _ = _file().partition("ST*")
+        data = (head + "ST*837*0001~SE*9*0001~" * 50_000).encode()
+        start = time.perf_counter()
+        env = open_x12(data, strict=False)
+        with pytest.raises(EnvelopeError, match="no GE"):
+            for ts in env:
+                list(ts.segments)
+        assert time.perf_counter() - start < 10
+        assert len(env.findings) == 50_000
+
+    @pytest.mark.parametrize(("element", "value"), [(2, "SHORT"), (6, "SENDER"), (12, "0501"), (9, "2611270")])
+    def test_isa_fixed_widths(self, element: int, value: str) -> None:
+        """Strict mode refuses an ISA element of the wrong width, naming it; lenient mode reads on
+        with a finding."""
+        text = _file()
+        isa = text[:text.index("~")].split("*")
+        isa[element] = value
+        bad = "*".join(isa) + text[text.index("~"):]
+        with pytest.raises(DelimiterError) as err:
+            list(open_x12(bad))
+        assert (err.value.segment_id, err.value.element, err.value.segment_number) == ("ISA", element, 1)
+        env = open_x12(bad, strict=False)
+        assert [ts.set_id for ts in env] == ["837"]
+        assert [(f.segment_id, f.element) for f in env.findings] == [("ISA", element)]
+
+
 class TestEnvelope:
     def test_se_count_mismatch_points_at_the_se(self) -> None:
         """A wrong SE01 raises EnvelopeError with the SE's segment number, element and offset."""
@@ -166,8 +226,9 @@ class TestEnvelope:
 class TestWriter:
     def test_trailing_empty_elements_and_components_are_dropped(self) -> None:
         """Empty trailing elements and composite components are not written."""
-        assert format_segment(["SV1", ["HC", "90837", "95", None, ""], "180", None, None]) == "SV1*HC:90837:95*180"
-        assert format_segment(["NM1", "IL", None, "X"]) == "NM1*IL**X"
+        assert format_segment(["SV1", ["HC", "90837", "95", None, ""], "180", None, None]) == "SV1*HC:90837:95*180"  # type: ignore[list-item]
+        nm1: list[Element] = ["NM1", "IL", None, "X"]
+        assert format_segment(nm1) == "NM1*IL**X"
 
     def test_isa_has_fixed_width(self) -> None:
         """The ISA is 106 characters with its terminator whatever the ids' lengths."""

@@ -123,6 +123,17 @@ class TestContent:
         assert seq[i + 5] == ["DMG", "D8", "20130405", "M"]
         assert seq[i + 6:i + 8] == [["DTP", "291", "D8", "20261102"], ["EQ", "MH"]]
 
+    @pytest.mark.parametrize("sex", ["F", "M", "U"])
+    def test_dmg03_is_f_or_m_or_left_out(self, sex: str) -> None:
+        """005010X279A1 allows DMG03 F or M only: an unknown sex leaves DMG03 out; pyx12-clean."""
+        batch = batch_of(replace(SELF, subscriber=replace(S.JANE, sex=sex)),
+                         replace(DEP, patient=replace(S.CHILD, sex=sex)))
+        text = build(batch)
+        want = ["DMG", "D8", "19800102"] + ([sex] if sex != "U" else [])
+        assert want in segs(text, "DMG")
+        assert all(len(s) == 3 or s[3] in ("F", "M") for s in segs(text, "DMG"))
+        assert validate_x12(text).errors == []
+
     @pytest.mark.parametrize("types", [("MH",), ("A4", "A6", "A7", "A8"), ("AI", "AJ", "AK", "MH")],
                              ids=["default_mh", "psychiatric", "substance_use"])
     def test_service_types(self, types: tuple[str, ...]) -> None:
@@ -153,15 +164,20 @@ class TestBuildErrors:
         assert "DOE" not in str(err.value) and "W100200300" not in str(err.value)
 
 
+SEXES = st.sampled_from(["M", "F", "U"])
+
+
 @st.composite
 def inquiries(draw: st.DrawFn) -> Batch270:
     n = draw(st.integers(1, 10))
     out = []
     for i in range(n):
+        patient = draw(st.sampled_from([None, S.CHILD, S.SPOUSE]))
         out.append(Inquiry270(
-            f"T{i}", draw(st.sampled_from([S.AETNA, S.MEDICAID])), draw(st.sampled_from([S.JANE, S.JOHN])),
+            f"T{i}", draw(st.sampled_from([S.AETNA, S.MEDICAID])),
+            replace(draw(st.sampled_from([S.JANE, S.JOHN])), sex=draw(SEXES)),
             date(2026, 1, 1 + draw(st.integers(0, 27))),
-            patient=draw(st.sampled_from([None, S.CHILD, S.SPOUSE])),
+            patient=None if patient is None else replace(patient, sex=draw(SEXES)),
             service_types=tuple(draw(st.lists(st.sampled_from(["MH", "A4", "A6", "A7", "A8", "AI", "AJ", "AK"]),
                                               min_size=1, max_size=8, unique=True)))))
     return batch_of(*out)
@@ -191,7 +207,8 @@ def asked(batch: Batch270) -> list[tuple[object, ...]]:
             out.append((q.payer.payer_id, q.trace_number, "1" + S.INFO_RECEIVER.tax_id,
                         (clean_text(s.last_name), clean_text(s.first_name), s.member_id,
                          s.dob if p is None else None),
-                        None if p is None else (clean_text(p.last_name), clean_text(p.first_name), p.dob, p.sex),
+                        None if p is None else (clean_text(p.last_name), clean_text(p.first_name), p.dob,
+                                                 p.sex if p.sex in ("F", "M") else None),  # U is left out
                         q.service_date, tuple(dict.fromkeys(q.service_types))))
     return out
 
