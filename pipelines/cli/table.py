@@ -38,12 +38,12 @@ def usd(amount: Any) -> str:
 
 def terminal_width() -> int | None:
     """The terminal's width in characters (``COLUMNS`` wins); None when stdout is not a terminal
-    (a pipe or a file gets whole lines: nothing to fit)."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
+    (a pipe, a file or cron gets whole lines: nothing to fit)."""
     try:
-        return os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
+        if not sys.stdout.isatty():
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        return int(columns) if columns.isdigit() and int(columns) > 0 else os.get_terminal_size(sys.stdout.fileno()).columns
     except (AttributeError, OSError, ValueError):
         return None
 
