@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from transports.base import ARCHIVE_FOLDER, Mailbox, RemoteFile
@@ -27,7 +28,18 @@ from transports.errors import (
     UnsafeName,
 )
 from transports.local import LocalMailbox
-from transports.sftp import SftpMailbox
+
+if TYPE_CHECKING:
+    from transports.sftp import SftpMailbox
+
+
+def __getattr__(name: str) -> Any:
+    """``SftpMailbox`` is imported on first use: paramiko costs a command that never opens SFTP."""
+    if name == "SftpMailbox":
+        from transports.sftp import SftpMailbox
+
+        return SftpMailbox
+    raise AttributeError(f"module 'transports' has no attribute {name!r}")
 
 __all__ = [
     "ARCHIVE_FOLDER",
@@ -86,6 +98,8 @@ def open_mailbox(
             raise ValueError(f"sftp mailbox url needs a user and a host (sftp://user@host:port/path): {url}")
         if known_hosts is None or private_key is None:
             raise ValueError("an sftp mailbox needs [transport] known_hosts and private_key")
+        from transports.sftp import SftpMailbox
+
         return SftpMailbox(
             parts.hostname,
             port,
