@@ -88,6 +88,7 @@ from pipelines.rules.remittance import (
 from pipelines.rules.underpayment import UNDERPAID
 from pipelines.usecases.applier import ApplyContext
 from pipelines.usecases.bulk import in_list, insert_rows, is_pg, new_ids, update_rows
+from pipelines.usecases.cob import Posted, after_posting, route_to_legs
 from pipelines.usecases.underpaid import posted_lines, update_underpaid
 
 __all__ = ["CHUNK", "apply_835", "find_claim"]
@@ -167,8 +168,10 @@ class _Matched:
 class _Poster:
     """Posts the claims of one remittance, a chunk at a time: :meth:`post` runs the steps in order."""
 
-    def __init__(self, ctx: ApplyContext, remittance: Remittance, counts: Counter[str]) -> None:
+    def __init__(self, ctx: ApplyContext, remittance: Remittance, counts: Counter[str],
+                 payer_ids: Sequence[str] = ()) -> None:
         self.ctx = ctx
+        self.payer_ids = payer_ids
         self.session = ctx.session
         self.rem = remittance
         self.counts = counts
@@ -188,6 +191,11 @@ class _Poster:
             update_rows(self.session, ClaimLine, [{"id": k, "paid": v} for k, v in line_paid.items()], ("paid",))
         self._insert_events(matched, statuses)
         self._update_denials(matched, statuses)
+        self.counts.update(after_posting(
+            self.session, self.ctx.config,
+            [Posted(m.clp, m.claim.pk, tuple(ln.pk if ln is not None else None for ln in m.lines), m.payment_id,
+                    statuses[m.claim.pk]) for m in matched],
+            payment_date=self.rem.payment_date, now=self.now))
         self.counts.update(update_underpaid(self.session, self.ctx.config, posted_lines(matched, statuses),
                                             now=self.now))
         self.counts["claims_posted"] += len(matched)
@@ -212,6 +220,7 @@ class _Poster:
                 row = s.execute(select(Claim.claim_id, Claim.frequency_code, Claim.status)
                                 .where(Claim.id == hit)).one()
                 found[cid] = StoredClaim(hit, row[0], row[1], row[2])
+        found = self._route(found)
         by_pk = {st.pk: st for st in found.values()}
         if by_pk:
             for pk, lpk, lcn, proc, mods, charge, paid in s.execute(
@@ -221,6 +230,27 @@ class _Poster:
                     .order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
                 by_pk[pk].lines.append(StoredLine(lpk, lcn, proc, tuple(mods or ()), charge, paid))
         return found
+
+    def _route(self, found: dict[str, StoredClaim]) -> dict[str, StoredClaim]:
+        """Each CLP01's claim moved to the leg of this 835's payer (:func:`route_to_legs`)."""
+        routed = route_to_legs(self.session, self.ctx.config, self.payer_ids, {c: st.pk for c, st in found.items()})
+        out: dict[str, StoredClaim] = {}
+        moved: dict[str, int] = {}
+        for cid, pk in routed.items():
+            if pk is None:
+                continue
+            if pk == found[cid].pk:
+                out[cid] = found[cid]
+            else:
+                moved[cid] = pk
+        if moved:
+            rows = {r[0]: r for r in self.session.execute(
+                select(Claim.id, Claim.claim_id, Claim.frequency_code, Claim.status)
+                .where(in_list(Claim.id, list(set(moved.values())), self.pg)))}
+            for cid, pk in moved.items():
+                r = rows[pk]
+                out[cid] = StoredClaim(pk, r[1], r[2], r[3])
+        return out
 
     def _match(self, batch: Sequence[Clp]) -> list[_Matched]:
         """The chunk's CLPs that name one of our claims; the others are stored as UnmatchedPayments."""
@@ -379,6 +409,12 @@ def _payer_key(reader: Remittance835Reader) -> str:
     return (reader.payment.payer_tax_id or p.id or p.reference("2U") or p.name or "UNKNOWN")[:80]
 
 
+def _payer_ids(reader: Remittance835Reader) -> list[str]:
+    """The 835's identifications of its payer: N1*PR N104, REF*2U, TRN03 (for :func:`route_to_legs`)."""
+    p = reader.payer
+    return [v.strip() for v in (p.id, p.reference("2U"), reader.payment.payer_tax_id) if v and v.strip()]
+
+
 def _already_posted(ctx: ApplyContext, reader: Remittance835Reader, key: str, trace: str,
                     counts: Counter[str]) -> bool:
     """Whether this payer's TRN02 was posted before; if so the set is read to its SE and counted."""
@@ -457,7 +493,7 @@ def _post_set(ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[st
                      payment_date=payment.date, balanced=True, forced=False, balance_errors=[])
     s.add(rem)
     s.flush()
-    poster = _Poster(ctx, rem, counts)
+    poster = _Poster(ctx, rem, counts, _payer_ids(reader))
     batch: list[Clp] = []
     for claim in reader:
         batch.append(claim)
