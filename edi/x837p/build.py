@@ -8,6 +8,16 @@ One interchange, one functional group and one transaction set per batch; the hie
         2300 claims                       when the subscriber is the patient: _loop_2300_claim
         2000C patient (HL 23)             _loop_2000c_patient (2010CA), when the patient is not the subscriber
           2300 claims                     _loop_2300_claim (2310B rendering, 2400 service lines)
+            2320 other payers             _loop_2320_other_payer (2330A _loop_2330a_other_subscriber,
+                                          2330B _loop_2330b_other_payer)
+            2400 service lines            _loop_2400_service_line (2430 _loop_2430_line_adjudication)
+
+Coordination of benefits: 2000B SBR01 is the claim's ``payer_sequence``. Each other payer gets a 2320
+(SBR01 its sequence, OI) with 2330A and 2330B; an earlier payer that adjudicated the claim adds its
+claim-level CAS and AMT*D (2320) and DTP*573 (2330B), and each line one 2430 (SVD, CAS, DTP*573)
+per such payer. CAS triplets are grouped by group code, six to a segment, at most five segments per
+loop; zero amounts are left out (the guide lists only adjustments that change the amount). A claim
+whose amounts do not balance (:func:`edi.x837p.model.line_balance_errors`) is refused.
 
 Inputs are checked before anything is written; a problem raises :class:`edi.errors.BuildError`
 naming the claim id and the field, never a patient's data. Free text (names, addresses) is
@@ -43,12 +53,16 @@ from edi.x12 import Element, TransactionSpec, is_digits
 from edi.x837p.model import (
     Batch837,
     BillingProvider,
+    CasAdjustment,
     Claim837,
+    LineAdjudication,
+    OtherPayer,
     Patient,
     Payer,
     RenderingProvider,
     ServiceLine,
     Subscriber,
+    line_balance_errors,
 )
 
 __all__ = ["IMPLEMENTATION", "build_837p", "relationship_code"]
@@ -60,9 +74,19 @@ MAX_MODIFIERS = 4
 MAX_POINTERS = 4
 MAX_LINES = 50
 
+MAX_CAS_SEGMENTS = 5
+CAS_TRIPLETS = 6
+MAX_UNITS = 9999
+
 _DX = re.compile(r"^[A-Z][0-9][0-9A-Z]([0-9A-Z]{1,4})?$")
 _CODE = re.compile(r"^[A-Z0-9]+$")
 _RELATIONSHIP = {"spouse": "01", "child": "19", "other": "G8", "01": "01", "19": "19", "G8": "G8"}
+# 2320 SBR02: the patient's relationship to the other payer's subscriber
+_OTHER_RELATIONSHIP = {**_RELATIONSHIP, "self": "18", "18": "18", "20": "20", "21": "21", "39": "39", "40": "40",
+                       "53": "53"}
+_SEQUENCES = ("P", "S", "T")
+_CAS_GROUPS = ("CO", "CR", "OA", "PI", "PR")
+_CENT = Decimal("0.01")
 
 Segments = list[list[Element]]
 
@@ -89,6 +113,19 @@ def _code(value: str, *, what: str, claim_id: str | None, lengths: Iterable[int]
     if not _CODE.match(text) or len(text) not in set(lengths):
         raise build_error(f"{what} {value!r} is not a valid code", claim_id)
     return text
+
+
+def _cents(value: Decimal, *, what: str, claim_id: str) -> Decimal:
+    """``value`` when it is a finite amount in whole cents (either sign)."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value != value.quantize(_CENT):
+        raise build_error(f"{what} must be an amount in whole cents", claim_id)
+    return value
+
+
+def _sequence(value: str, *, what: str, claim_id: str) -> str:
+    if value not in _SEQUENCES:
+        raise build_error(f"{what} {value!r} is not P, S or T", claim_id, "P, S or T")
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,7 +198,8 @@ def _loop_2000b_subscriber(first: Claim837, hl: int, parent: int) -> Segments:
     filing = _code(first.payer.claim_filing_indicator or "CI", what="claim filing indicator",
                    claim_id=cid, lengths=(1, 2))
     group = ident(s.group_number, what="group number", claim_id=cid, max_len=50) if s.group_number else None
-    segs.append(["SBR", "P", None if patient else "18", group, None, None, None, None, None, filing])
+    sequence = _sequence(first.payer_sequence, what="payer sequence", claim_id=cid)
+    segs.append(["SBR", sequence, None if patient else "18", group, None, None, None, None, None, filing])
     segs += _loop_2010ba_subscriber(s, is_patient=patient is None, cid=cid)
     segs += _loop_2010bb_payer(first.payer, cid)
     return segs
@@ -210,7 +248,7 @@ def _loop_2310b_rendering(r: RenderingProvider, cid: str) -> Segments:
 
 
 def _loop_2300_claim(claim: Claim837) -> Segments:
-    """CLM, REF*G1, REF*F8, HI, 2310B and the 2400 lines."""
+    """CLM, REF*G1, REF*F8, HI, 2310B, the 2320 other payers and the 2400 lines with their 2430s."""
     cid = claim.claim_id
     pos, dx = _check_claim(claim)
     segs: Segments = [["CLM", cid, money(claim.total_charge), None, None, [pos, "B", claim.frequency_code],
@@ -226,10 +264,156 @@ def _loop_2300_claim(claim: Claim837) -> Segments:
     segs.append(["HI", ["ABK", dx[0]], *(["ABF", c] for c in dx[1:])])
     if claim.rendering is not None:
         segs += _loop_2310b_rendering(claim.rendering, cid)
+    earlier = _check_other_payers(claim)
+    for other in claim.other_payers:
+        segs += _loop_2320_other_payer(other, cid)
+    problems = line_balance_errors(claim)
+    if problems:
+        raise BuildError("; ".join(problems), expected="charge = paid + adjustments for every earlier payer")
     seen_lcn: set[str] = set()
     for n, line in enumerate(claim.lines, 1):
         segs += _loop_2400_service_line(line, n, len(dx), cid, seen_lcn)
+        for adj in line.adjudications:
+            segs += _loop_2430_line_adjudication(adj, earlier[adj.payer_id], line.line_control_number, cid)
     return segs
+
+
+# --------------------------------------------------------------------------------------------
+# Other payers (coordination of benefits)
+# --------------------------------------------------------------------------------------------
+
+
+def _check_other_payers(claim: Claim837) -> dict[str, OtherPayer]:
+    """Sequences and amounts of the other payers make sense; returns the earlier payers by payer id.
+
+    Every payer before the billed one (P before S, P and S before T) is listed once and has
+    adjudicated the claim (``paid``); a payer after it has not (no amounts). An earlier payer with no
+    2430 on any line needs its adjudication date (2330B DTP*573).
+    """
+    cid, billed = claim.claim_id, claim.payer_sequence
+    _sequence(billed, what="payer sequence", claim_id=cid)
+    by_sequence: dict[str, OtherPayer] = {}
+    payer_ids: set[str] = set()
+    for o in claim.other_payers:
+        pid = o.payer.payer_id
+        seq = _sequence(o.sequence, what=f"other payer {pid} sequence", claim_id=cid)
+        if seq == billed:
+            raise build_error(f"other payer {pid} has sequence {seq}, the billed payer's", cid, "P, S and T once each")
+        if seq in by_sequence:
+            raise build_error(f"other payer {pid} has sequence {seq}, as another other payer has", cid,
+                              "P, S and T once each")
+        if pid in payer_ids:
+            raise build_error(f"other payer {pid} is listed twice", cid)
+        by_sequence[seq] = o
+        payer_ids.add(pid)
+        if _SEQUENCES.index(seq) < _SEQUENCES.index(billed):
+            if o.paid is None:
+                raise build_error(f"other payer {pid} ({seq}) comes before the billed payer ({billed}) but has no "
+                                  "paid amount (2320 AMT*D)", cid)
+        elif o.paid is not None or o.adjustments or o.adjudication_date is not None:
+            raise build_error(f"other payer {pid} ({seq}) comes after the billed payer ({billed}) and cannot have "
+                              "adjudicated the claim (no paid amount, CAS or date)", cid)
+    for seq in _SEQUENCES[:_SEQUENCES.index(billed)]:
+        if seq not in by_sequence:
+            raise build_error(f"billed as payer sequence {billed} but no other payer has sequence {seq}", cid)
+    earlier = {o.payer.payer_id: o for o in claim.other_payers if o.paid is not None}
+    for pid, o in earlier.items():
+        if o.adjudication_date is None and not any(a.payer_id == pid for ln in claim.lines for a in ln.adjudications):
+            raise build_error(f"other payer {pid} has no adjudication date (2330B DTP*573)", cid)
+    return earlier
+
+
+def _cas_segments(adjustments: Iterable[CasAdjustment], *, where: str, cid: str) -> Segments:
+    """CAS segments: one per group code (first-seen order), six triplets each, zero amounts left out."""
+    groups: dict[str, list[Element]] = {}
+    for a in adjustments:
+        group = a.group.strip().upper()
+        if group not in _CAS_GROUPS:
+            raise build_error(f"{where} adjustment group {a.group!r} is not CO, CR, OA, PI or PR", cid,
+                              "CO, CR, OA, PI or PR")
+        reason = _code(a.reason, what=f"{where} adjustment reason", claim_id=cid, lengths=range(1, 6))
+        amount = _cents(a.amount, what=f"{where} adjustment amount", claim_id=cid)
+        if amount == 0:
+            continue
+        quantity: str | None = None
+        if a.quantity is not None:
+            if not isinstance(a.quantity, Decimal) or not a.quantity.is_finite():
+                raise build_error(f"{where} adjustment quantity is not a number", cid)
+            quantity = f"{a.quantity.normalize():f}"
+        groups.setdefault(group, []).extend([reason, money(amount), quantity])
+    segs: Segments = [["CAS", group, *triplets[i:i + 3 * CAS_TRIPLETS]]
+                      for group, triplets in groups.items() for i in range(0, len(triplets), 3 * CAS_TRIPLETS)]
+    if len(segs) > MAX_CAS_SEGMENTS:
+        raise build_error(f"{where} adjustments need more than {MAX_CAS_SEGMENTS} CAS segments", cid)
+    return segs
+
+
+def _other_relationship(relationship: str, pid: str, cid: str) -> str:
+    key = relationship.strip()
+    code = _OTHER_RELATIONSHIP.get(key.lower()) or _OTHER_RELATIONSHIP.get(key.upper())
+    if code is None:
+        raise build_error(f"other payer {pid} relationship {relationship!r} is not self, spouse, child or other",
+                          cid, "self, spouse, child, other or an SBR02 code")
+    return code
+
+
+def _loop_2320_other_payer(o: OtherPayer, cid: str) -> Segments:
+    """SBR, CAS and AMT*D (when adjudicated), OI, then 2330A and 2330B."""
+    pid = ident(o.payer.payer_id, what="other payer id", claim_id=cid)
+    s = o.subscriber
+    filing = _code(o.payer.claim_filing_indicator or "CI", what=f"other payer {pid} claim filing indicator",
+                   claim_id=cid, lengths=(1, 2))
+    group = (ident(s.group_number, what=f"other payer {pid} group number", claim_id=cid, max_len=50)
+             if s.group_number else None)
+    segs: Segments = [["SBR", o.sequence, _other_relationship(o.relationship, pid, cid), group,
+                       None, None, None, None, None, filing]]
+    if o.paid is not None:
+        segs += _cas_segments(o.adjustments, where=f"other payer {pid} claim", cid=cid)
+        segs.append(["AMT", "D", money(_cents(o.paid, what=f"other payer {pid} paid amount", claim_id=cid))])
+    segs.append(["OI", None, None, "Y", None, None, "Y"])  # as CLM08 and CLM09
+    segs += _loop_2330a_other_subscriber(s, pid, cid)
+    segs += _loop_2330b_other_payer(o, pid, cid)
+    return segs
+
+
+def _loop_2330a_other_subscriber(s: Subscriber, pid: str, cid: str) -> Segments:
+    last, first = person_name(s.last_name, s.first_name, what=f"other payer {pid} subscriber", claim_id=cid)
+    segs: Segments = [["NM1", "IL", "1", last, first, None, None, None, "MI",
+                       ident(s.member_id, what=f"other payer {pid} member id", claim_id=cid)]]
+    if s.address is not None:
+        segs += address_segments(s.address, what=f"other payer {pid} subscriber", claim_id=cid)
+    return segs
+
+
+def _loop_2330b_other_payer(o: OtherPayer, pid: str, cid: str) -> Segments:
+    name = clean_text(o.payer.name, 60)
+    if not name:
+        raise build_error(f"other payer {pid} name is missing", cid)
+    segs: Segments = [["NM1", "PR", "2", name, None, None, None, None, "PI", pid]]
+    if o.paid is not None and o.adjudication_date is not None:
+        segs.append(["DTP", "573", "D8", d8(o.adjudication_date)])
+    return segs
+
+
+def _loop_2430_line_adjudication(adj: LineAdjudication, payer: OtherPayer, lcn: str, cid: str) -> Segments:
+    """SVD, CAS and DTP*573 of one earlier payer on one line (balance already checked)."""
+    where = f"line {lcn} payer {adj.payer_id}"
+    proc = _code(adj.procedure, what=f"{where} adjudicated procedure", claim_id=cid, lengths=(5,))
+    if len(adj.modifiers) > MAX_MODIFIERS:
+        raise build_error(f"{where} has more than {MAX_MODIFIERS} adjudicated modifiers", cid)
+    mods = [_code(m, what=f"{where} adjudicated modifier", claim_id=cid, lengths=(2,)) for m in adj.modifiers]
+    if not isinstance(adj.units, int) or not 0 <= adj.units <= MAX_UNITS:
+        raise build_error(f"{where} paid units must be 0-{MAX_UNITS}", cid)
+    day = adj.adjudication_date or payer.adjudication_date
+    if day is None:
+        raise build_error(f"{where} has no adjudication date (2430 DTP*573), nor has its payer", cid)
+    return [
+        ["SVD", ident(adj.payer_id, what="line adjudication payer id", claim_id=cid),
+         money(_cents(adj.paid, what=f"{where} paid amount", claim_id=cid)), ["HC", proc, *mods], None,
+         str(adj.units)],
+        *_cas_segments(adj.adjustments, where=where, cid=cid),
+        ["DTP", "573", "D8", d8(day)],
+    ]
 
 
 def _loop_2400_service_line(line: ServiceLine, n: int, n_dx: int, cid: str, seen_lcn: set[str]) -> Segments:
@@ -270,11 +454,12 @@ def _loop_2400_service_line(line: ServiceLine, n: int, n_dx: int, cid: str, seen
 
 
 def _hierarchy(batch: Batch837) -> dict[BillingProvider, dict[tuple[object, ...], list[Claim837]]]:
-    """billing provider -> (payer, subscriber, patient) -> claims, in first-seen order."""
+    """billing provider -> (payer, subscriber, patient, payer sequence) -> claims, in first-seen order."""
     providers: dict[BillingProvider, dict[tuple[object, ...], list[Claim837]]] = {}
     for claim in batch.claims:
         bp = claim.billing_provider or batch.billing_provider
-        providers.setdefault(bp, {}).setdefault((claim.payer, claim.subscriber, claim.patient), []).append(claim)
+        key = (claim.payer, claim.subscriber, claim.patient, claim.payer_sequence)
+        providers.setdefault(bp, {}).setdefault(key, []).append(claim)
     return providers
 
 

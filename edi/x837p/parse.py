@@ -27,13 +27,13 @@ from edi._read import (
     person,
 )
 from edi.x12 import Segment, TransactionSet, element, is_digits, optional, parse_d8
+from edi.x837p.model import CasAdjustment
 from edi.x837p.parsed import (
-    Adjustment,
     ClaimSubmission,
-    LineAdjudication,
-    OtherPayer,
+    SubmittedAdjudication,
     SubmittedClaim,
     SubmittedLine,
+    SubmittedOtherPayer,
 )
 
 __all__ = ["inspect_837p", "parse_837p"]
@@ -41,12 +41,13 @@ __all__ = ["inspect_837p", "parse_837p"]
 _ONE = Decimal(1)
 
 
-def _adjustments(seg: Segment, n: int) -> list[Adjustment]:
+def _adjustments(seg: Segment, n: int) -> list[CasAdjustment]:
     """The triples of a CAS."""
     out = []
     for i in range(2, min(len(seg), 20), 3):
         if element(seg, i):
-            out.append(Adjustment(element(seg, 1), element(seg, i), amount(seg, i + 1, n), opt_number(seg, i + 2, n)))
+            out.append(CasAdjustment(element(seg, 1), element(seg, i), amount(seg, i + 1, n),
+                                     opt_number(seg, i + 2, n)))
     return out
 
 
@@ -136,9 +137,9 @@ class _Reader:
 
     def sbr(self, seg: Segment) -> None:
         values = {"sequence": element(seg, 1), "relationship": optional(seg, 2),
-                  "filing_indicator": optional(seg, 9)}
+                  "filing_indicator": optional(seg, 9), "group_number": optional(seg, 3)}
         if self.claim is None:
-            self.sub.update(values, group_number=optional(seg, 3))
+            self.sub.update(values)
             return
         self.close_other()
         self.other = {**values, "adjustments": []}
@@ -253,7 +254,7 @@ class _Reader:
         a, self.adjudication = self.adjudication, None
         if a is not None and self.line is not None:
             a["adjustments"] = tuple(a["adjustments"])
-            self.line.setdefault("adjudications", []).append(LineAdjudication(**a))
+            self.line.setdefault("adjudications", []).append(SubmittedAdjudication(**a))
 
     def close_line(self) -> None:
         self.close_adjudication()
@@ -270,7 +271,7 @@ class _Reader:
         other, self.other = self.other, None
         if other is not None and self.claim is not None:
             other["adjustments"] = tuple(other["adjustments"])
-            self.claim["other_payers"].append(OtherPayer(**other))
+            self.claim["other_payers"].append(SubmittedOtherPayer(**other))
 
     def close_claim(self) -> None:
         self.close_line()
@@ -342,7 +343,7 @@ def _party(e: Entity | None) -> dict[str, str | None] | None:
     return None if e is None else {"name": e.name, "id": e.id}
 
 
-def _adjustments_json(adjs: tuple[Adjustment, ...]) -> list[dict[str, str | None]]:
+def _adjustments_json(adjs: tuple[CasAdjustment, ...]) -> list[dict[str, str | None]]:
     return [{"group": a.group, "reason": a.reason, "amount": _s(a.amount)} for a in adjs]
 
 
@@ -366,8 +367,9 @@ def _claim_json(c: SubmittedClaim) -> dict[str, Any]:
         "billing_provider": {"name": c.billing_provider.name, "npi": c.billing_provider.id},
         "prior_auth": c.prior_auth, "payer_claim_number": c.payer_claim_number,
         "diagnoses": [_dotted(d) for d in c.diagnoses],
-        "other_payers": [{"sequence": o.sequence, "payer": _party(o.payer), "paid": _s(o.paid),
-                          "adjustments": _adjustments_json(o.adjustments), "date": _iso(o.adjudication_date)}
+        "other_payers": [{"sequence": o.sequence, "payer": _party(o.payer), "filing_indicator": o.filing_indicator,
+                          "paid": _s(o.paid), "adjustments": _adjustments_json(o.adjustments),
+                          "date": _iso(o.adjudication_date)}
                          for o in c.other_payers],
         "lines": [_line_json(ln) for ln in c.lines],
     }

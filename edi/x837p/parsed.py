@@ -2,10 +2,12 @@
 
 :class:`ClaimSubmission` one transaction set (BHT, 1000A submitter, 1000B receiver) holding
 :class:`SubmittedClaim` (loop 2300 with its 2000A billing provider, 2000B subscriber and payer,
-2000C patient and 2310B rendering provider), each with :class:`OtherPayer` (loops 2320, 2330A,
-2330B) and :class:`SubmittedLine` (loop 2400) with :class:`LineAdjudication` (loop 2430).
-Amounts are ``Decimal``; codes are as written (diagnoses without their dot). Names, member ids and
-dates of birth (:class:`edi._read.Person`) are PHI and stay out of ``repr``.
+2000C patient and 2310B rendering provider), each with :class:`SubmittedOtherPayer` (loops 2320,
+2330A, 2330B) and :class:`SubmittedLine` (loop 2400) with :class:`SubmittedAdjudication` (loop
+2430). CAS triplets are the builder's :class:`edi.x837p.model.CasAdjustment`, so what was built
+compares equal to what is read. Amounts are ``Decimal``; codes are as written (diagnoses without
+their dot, relationships as SBR02 codes). Names, member ids and dates of birth
+(:class:`edi._read.Person`) are PHI and stay out of ``repr``.
 """
 
 from __future__ import annotations
@@ -15,22 +17,15 @@ from datetime import date
 from decimal import Decimal
 
 from edi._read import Entity, Person
+from edi.x837p.model import CasAdjustment
 
-__all__ = ["Adjustment", "ClaimSubmission", "LineAdjudication", "OtherPayer", "SubmittedClaim", "SubmittedLine"]
+__all__ = ["ClaimSubmission", "SubmittedAdjudication", "SubmittedClaim", "SubmittedLine", "SubmittedOtherPayer"]
 
-
-@dataclass(frozen=True, slots=True)
-class Adjustment:
-    """One CAS triple: group code, reason code (CARC), amount and quantity."""
-
-    group: str
-    reason: str
-    amount: Decimal
-    quantity: Decimal | None = None
+_Day = date  # SubmittedAdjudication has a field named ``date``
 
 
 @dataclass(frozen=True, slots=True)
-class LineAdjudication:
+class SubmittedAdjudication:
     """Loop 2430: how an earlier payer adjudicated the line (SVD, CAS, DTP*573)."""
 
     payer_id: str
@@ -39,8 +34,13 @@ class LineAdjudication:
     modifiers: tuple[str, ...] = ()
     units: Decimal | None = None
     procedure_qualifier: str = "HC"
-    adjustments: tuple[Adjustment, ...] = ()
+    adjustments: tuple[CasAdjustment, ...] = ()
     date: date | None = None
+
+    @property
+    def adjudication_date(self) -> _Day | None:
+        """DTP*573, under the builder's name (:attr:`edi.x837p.model.LineAdjudication.adjudication_date`)."""
+        return self.date
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +60,15 @@ class SubmittedLine:
     service_date_end: date | None = None
     line_control_number: str | None = None
     prior_auth: str | None = None
-    adjudications: tuple[LineAdjudication, ...] = ()
+    adjudications: tuple[SubmittedAdjudication, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class OtherPayer:
-    """Loops 2320 (SBR, CAS, AMT*D), 2330A (the other payer's subscriber) and 2330B (NM1*PR, DTP*573)."""
+class SubmittedOtherPayer:
+    """Loops 2320 (SBR, CAS, AMT*D), 2330A (the other payer's subscriber) and 2330B (NM1*PR, DTP*573).
+
+    ``relationship`` is SBR02, ``group_number`` SBR03, ``filing_indicator`` SBR09.
+    """
 
     sequence: str
     payer: Entity | None = None
@@ -73,8 +76,9 @@ class OtherPayer:
     relationship: str | None = None
     filing_indicator: str | None = None
     paid: Decimal | None = None
-    adjustments: tuple[Adjustment, ...] = ()
+    adjustments: tuple[CasAdjustment, ...] = ()
     adjudication_date: date | None = None
+    group_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +108,7 @@ class SubmittedClaim:
     rendering: Entity | None = None
     prior_auth: str | None = None
     payer_claim_number: str | None = None
-    other_payers: tuple[OtherPayer, ...] = ()
+    other_payers: tuple[SubmittedOtherPayer, ...] = ()
 
     @property
     def payer_id(self) -> str:
