@@ -10,7 +10,7 @@ from edi.x277 import ClaimStatus, ClaimStatusReport, Person, ProviderStatus, Sta
 from edi.x277 import Party as Party277
 from edi.x999 import GroupAck, SegmentError, Ta1, TransactionAck, build_999, build_ta1
 from pipelines.simulator.amounts import ZERO
-from pipelines.simulator.context import Context
+from pipelines.simulator.context import Context, ToPay
 from pipelines.simulator.payers import valid_member_id
 from pipelines.simulator.reading import (
     ReceivedGroup,
@@ -26,7 +26,6 @@ from pipelines.simulator.reading import (
 __all__ = ["Accepted", "ToPay", "acknowledge", "answer_837", "answer_unreadable"]
 
 Accepted = list[tuple[str, ReceivedSet, Any]]  # (set id, the set, what reading it gave)
-ToPay = dict[str, list[tuple[SubmittedBatch, SubmittedClaim, str]]]  # payer id: (batch, claim, payer claim no.)
 
 
 # --------------------------------------------------------------------------------------------

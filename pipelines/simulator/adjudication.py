@@ -1,4 +1,5 @@
-"""How a payer adjudicates one accepted claim: the denials it would make (unknown authorization CO 197,
+"""How a payer adjudicates one accepted claim as its primary payer (after other payers:
+:mod:`.coordination`): the denials it would make (unknown authorization CO 197,
 a service already paid OA 18, over the yearly visit limit CO 119, now and then no medical necessity
 CO 50), the fee schedule (allowed = a share of the charge per payer and code, CO 45 for the rest), the
 copay (PR 3) or coinsurance (PR 2), and what the payer remembers of the outcome."""
@@ -15,7 +16,7 @@ from pipelines.simulator.context import Context
 from pipelines.simulator.payers import PSYCHOTHERAPY_CODES, PayerRules
 from pipelines.simulator.reading import SubmittedClaim, SubmittedLine
 
-__all__ = ["adjudicate"]
+__all__ = ["adjudicate", "claim_payment", "denied_line", "remember"]
 
 _FILING = {"MC": "MC", "MB": "MB", "MA": "MA", "CH": "CH", "HM": "HM", "BL": "12"}  # SBR09 -> CLP06
 
@@ -81,28 +82,42 @@ def _priced_line(ctx: Context, c: SubmittedClaim, ln: SubmittedLine, rules: Paye
     return line, copay_left
 
 
-def _claim_payment(ctx: Context, c: SubmittedClaim, pcn: str, lines: list[ServiceLine]) -> ClaimPayment:
-    """The CLP loop of an adjudicated claim: totals, status (1 processed, 4 denied), names, lines."""
+def denied_line(ln: SubmittedLine, day: date, group: str, reason: str, remark: str | None) -> ServiceLine:
+    """A line the payer denies in full: one adjustment for the whole charge, nothing paid."""
+    return ServiceLine(
+        procedure=ln.procedure, charge=ln.charge, paid=ZERO, modifiers=ln.modifiers, units=ln.units,
+        dates=(("472", day),), line_control_number=ln.control_number,
+        adjustments=(Adjustment(group, reason, ln.charge),), remarks=(remark,) if remark else ())
+
+
+def claim_payment(ctx: Context, c: SubmittedClaim, pcn: str, lines: list[ServiceLine],
+                  status_code: str | None = None) -> ClaimPayment:
+    """The CLP loop of an adjudicated claim: totals, status (``status_code``, else 1 processed or 4
+    denied), names, lines."""
     paid = sum((ln.paid for ln in lines), ZERO)
     pr = sum((a.amount for ln in lines for a in ln.adjustments if a.group == "PR"), ZERO)
+    if status_code is None:
+        status_code = "1" if paid > 0 or pr > 0 else "4"
     patient_name = Name("QC", "1", c.patient[0], c.patient[1], id_qualifier="MI" if not c.patient_name else "",
                         id=c.member_id if not c.patient_name else "")
     insured = (Name("IL", "1", c.subscriber_name[0], c.subscriber_name[1], id_qualifier="MI", id=c.member_id)
                if c.patient_name else None)
     return ClaimPayment(
-        claim_id=c.claim_id, status_code="1" if paid > 0 or pr > 0 else "4", charge=c.charge, paid=paid,
+        claim_id=c.claim_id, status_code=status_code, charge=c.charge, paid=paid,
         patient_responsibility=pr, filing_indicator=_FILING.get(c.filing_indicator, "12"),
         payer_claim_number=pcn, facility_code=c.place_of_service, frequency_code=c.frequency,
         patient=patient_name, insured=insured, dates=(("050", ctx.as_of),), lines=tuple(lines))
 
 
-def _remember(ctx: Context, claim: ClaimPayment, services: list[str], visit_key: str | None) -> None:
-    """What the payer keeps of the outcome: for a 277 status answer and a later reversal."""
+def remember(ctx: Context, key: str, claim: ClaimPayment, services: list[str], visit_key: str | None) -> None:
+    """What the payer keeps of the outcome under ``key``: for a 277 status answer and a later reversal."""
     paid, pr = claim.paid, claim.patient_responsibility
-    ctx.state.claims[claim.claim_id].update({
-        "status": "paid" if paid > 0 or pr > 0 else "denied", "paid": str(paid),
+    ctx.state.claims[key].update({
+        "claim_id": claim.claim_id, "status": "paid" if paid > 0 or pr > 0 else "denied", "paid": str(paid),
         "patient_responsibility": str(pr), "filing": claim.filing_indicator,
         "adjudicated": ctx.as_of.isoformat(), "services": services, "visit_key": visit_key,
+        "names": [[n.entity_code, n.last_name, n.first_name, n.id_qualifier, n.id]
+                  for n in (claim.patient, claim.insured) if n is not None],
         "lines": [{"procedure": ln.procedure, "modifiers": list(ln.modifiers), "charge": str(ln.charge),
                    "paid": str(ln.paid), "units": str(ln.units), "control": ln.line_control_number,
                    "adjustments": [[a.group, a.reason, str(a.amount)] for a in ln.adjustments]}
@@ -123,18 +138,15 @@ def adjudicate(ctx: Context, c: SubmittedClaim, pcn: str, rules: PayerRules) -> 
         denial = _denial(ctx, c, ln, rules, key, visits)
         if denial is not None:
             group, reason, remark = denial
-            lines.append(ServiceLine(
-                procedure=ln.procedure, charge=ln.charge, paid=ZERO, modifiers=ln.modifiers, units=ln.units,
-                dates=(("472", day),), line_control_number=ln.control_number,
-                adjustments=(Adjustment(group, reason, ln.charge),), remarks=(remark,)))
+            lines.append(denied_line(ln, day, group, reason, remark))
             ctx.count(f"lines_denied_{group}_{reason}")
             continue
         line, copay_left = _priced_line(ctx, c, ln, rules, day, copay_left)
         lines.append(line)
         ctx.state.paid_services[key] = c.claim_id
         services.append(key)
-    claim = _claim_payment(ctx, c, pcn, lines)
+    claim = claim_payment(ctx, c, pcn, lines)
     therapy = any(ln.procedure in PSYCHOTHERAPY_CODES for ln in c.lines)
     counted = visits.counted and not visits.over_limit and therapy
-    _remember(ctx, claim, services, visits.key if counted else None)
+    remember(ctx, c.state_key, claim, services, visits.key if counted else None)
     return claim

@@ -1,5 +1,6 @@
 """Answering one file the way a clearinghouse does: a TA1 when the interchange cannot be read, else the
-999, then per accepted 837P the 277CA and each payer's 835, per 270 the 271, per 276 the 277."""
+999, then per accepted 837P the 277CA and each payer's 835 (then the 835s of the payers that claims
+were forwarded to), per 270 the 271, per 276 the 277."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def answer_file(ctx: Context, name: str, data: bytes) -> None:
         to_pay = answer_837(ctx, batches, them, us, stem)
         for payer_id, items in to_pay.items():
             pay(ctx, payer_id, items, them, us, stem)
+        while ctx.crossovers:  # a forwarded claim's next payer answers after the one that forwarded it
+            forwarded, ctx.crossovers = ctx.crossovers, {}
+            for payer_id, items in forwarded.items():
+                pay(ctx, payer_id, items, them, us, stem)
     if inquiries:
         answer_270(ctx, inquiries, them, us, stem)
     if statuses:

@@ -1,5 +1,6 @@
 """One simulator pass: the mailbox, the payers' memory, the seed and the date, the payers' rules, and
-the bookkeeping every answer shares (counts, answer files written, control numbers)."""
+the bookkeeping every answer shares (counts, answer files written, control numbers, claims forwarded
+to a next payer that still has to answer them)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from datetime import date, datetime, time
 
 from edi.x999 import EnvelopeSpec
 from pipelines.simulator.payers import DEFAULT_RULES, PayerRules
+from pipelines.simulator.reading import SubmittedBatch, SubmittedClaim
 from pipelines.simulator.state import SimulatorState
 from transports.local import LocalMailbox
 
-__all__ = ["Context"]
+__all__ = ["Context", "ToPay"]
+
+ToPay = dict[str, list[tuple[SubmittedBatch, SubmittedClaim, str]]]  # payer id: (batch, claim, payer claim no.)
 
 
 class Context:
@@ -28,6 +32,7 @@ class Context:
         self.payers = payers
         self.counts: dict[str, int] = {}
         self.written: list[str] = []
+        self.crossovers: ToPay = {}  # claims forwarded to a next payer, which still has to answer them
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n

@@ -34,6 +34,9 @@ class PayerRules:
     necessity_denial_rate: float = 0.04  # share of lines denied CO 50
     inactive_rate: float = 0.05  # share of members a 271 reports inactive
     interest_rate: float = 0.25  # share of 835s with a PLB L6 interest payment
+    crossover_rate: float = 0.2  # share of claims naming a next payer that this payer forwards (CLP02 19)
+    cob_share: Decimal = Decimal("0.80")  # as secondary/tertiary: share of what earlier payers left it pays
+    cob_denial_rate: float = 0.08  # as secondary/tertiary: share of claims denied CO 22 (another payer first)
 
     def knows_auth(self, number: str | None) -> bool:
         if not number:

@@ -15,12 +15,15 @@ from typing import Any
 
 from edi.errors import EdiError, EnvelopeError
 from edi.x12 import FunctionalGroup, Interchange, Segment, TransactionSet, open_x12
+from edi.x835 import Adjustment
 from edi.x999 import SegmentError
 from pipelines.simulator.amounts import ZERO, parse_amount
 
-__all__ = ["FileUnreadable", "Inquiry", "InquiryPerson", "ReceivedGroup", "ReceivedSet", "SetRejected",
-           "SubmittedBatch", "SubmittedClaim", "SubmittedLine", "isa_ids", "read_837", "read_file",
+__all__ = ["FileUnreadable", "Inquiry", "InquiryPerson", "OtherPayer", "PriorLine", "ReceivedGroup", "ReceivedSet",
+           "SetRejected", "SubmittedBatch", "SubmittedClaim", "SubmittedLine", "isa_ids", "read_837", "read_file",
            "read_inquiry"]
+
+SEQUENCE_ORDER = "PSTABCDEFGH"  # SBR01 payer responsibility: primary, secondary, tertiary, then A..H
 
 
 def _d8(text: str) -> date | None:
@@ -148,6 +151,44 @@ def read_file(data: bytes) -> tuple[Interchange, list[ReceivedGroup]]:
 
 
 @dataclass(frozen=True)
+class PriorLine:
+    """Loop 2430: what an earlier payer did with a line (SVD, its CAS, DTP*573)."""
+
+    payer_id: str  # SVD01, the 2330B NM109 of that payer
+    paid: Decimal  # SVD02
+    procedure: str  # SVD03-2, as that payer adjudicated it
+    modifiers: tuple[str, ...]
+    units: Decimal  # SVD05
+    adjustments: tuple[Adjustment, ...] = ()
+    adjudicated: date | None = None  # DTP*573
+
+    @property
+    def patient_responsibility(self) -> Decimal:
+        """What this payer left to the patient on the line: its PR adjustments."""
+        return sum((a.amount for a in self.adjustments if a.group == "PR"), ZERO)
+
+
+@dataclass(frozen=True)
+class OtherPayer:
+    """Loops 2320/2330A/2330B: another coverage of the claim; adjudicated when ``paid`` (AMT*D) is known."""
+
+    sequence: str  # its SBR01: P, S, T
+    payer_id: str  # 2330B NM109
+    payer_name: str
+    member_id: str  # 2330A NM109
+    subscriber_name: tuple[str, str]  # 2330A NM103, NM104
+    filing_indicator: str  # its SBR09
+    paid: Decimal | None = None  # AMT*D
+    adjustments: tuple[Adjustment, ...] = ()  # claim-level CAS
+    adjudicated: date | None = None  # 2330B DTP*573
+
+    @property
+    def rank(self) -> int:
+        """Its place in the order of payers (P first)."""
+        return SEQUENCE_ORDER.find(self.sequence) if self.sequence in SEQUENCE_ORDER else len(SEQUENCE_ORDER)
+
+
+@dataclass(frozen=True)
 class SubmittedLine:
     procedure: str
     modifiers: tuple[str, ...]
@@ -156,6 +197,7 @@ class SubmittedLine:
     service_date: date | None
     control_number: str | None
     auth: str | None
+    prior: tuple[PriorLine, ...] = ()  # 2430 per earlier payer
 
 
 @dataclass(frozen=True)
@@ -173,6 +215,9 @@ class SubmittedClaim:
     subscriber_name: tuple[str, str]
     patient_name: tuple[str, str] | None  # None: the subscriber is the patient
     lines: tuple[SubmittedLine, ...]
+    payer_sequence: str = "P"  # 2000B SBR01 of the payer billed
+    other_payers: tuple[OtherPayer, ...] = ()  # 2320/2330 in the order written
+    crossover_from: str = ""  # payer id of the payer that forwarded this claim (no 837P was sent to us)
 
     @property
     def service_dates(self) -> tuple[date | None, date | None]:
@@ -182,6 +227,23 @@ class SubmittedClaim:
     @property
     def patient(self) -> tuple[str, str]:
         return self.patient_name or self.subscriber_name
+
+    @property
+    def state_key(self) -> str:
+        """Where the payer's memory of this claim is kept: the claim id, plus the payer for a crossover
+        (whose CLP01 is the forwarding payer's claim id)."""
+        return f"{self.claim_id}>{self.payer_id}" if self.crossover_from else self.claim_id
+
+    @property
+    def rank(self) -> int:
+        """The billed payer's place in the order of payers (P first)."""
+        seq = self.payer_sequence
+        return SEQUENCE_ORDER.find(seq) if seq and seq in SEQUENCE_ORDER else 0
+
+    def next_payer(self) -> OtherPayer | None:
+        """The coverage after the billed payer that has not adjudicated yet (where a crossover goes)."""
+        later = [o for o in self.other_payers if o.rank > self.rank and o.paid is None and o.payer_id]
+        return min(later, key=lambda o: o.rank) if later else None
 
 
 @dataclass(frozen=True)
@@ -196,8 +258,23 @@ class SubmittedBatch:
     claims: tuple[SubmittedClaim, ...]
 
 
+def _cas(seg: Segment) -> tuple[Adjustment, ...] | None:
+    """The triples of a CAS segment (group, then up to six reason/amount/quantity); None when unreadable."""
+    group, out = _el(seg, 1), []
+    for i in range(2, min(len(seg), 20), 3):
+        reason, amount = _el(seg, i), parse_amount(_el(seg, i + 1))
+        if not reason and not _el(seg, i + 1):
+            continue
+        if not reason or amount is None:
+            return None
+        quantity = parse_amount(_el(seg, i + 2)) if _el(seg, i + 2) else None
+        out.append(Adjustment(group, reason, amount, quantity))
+    return tuple(out) if group and out else None
+
+
 class _Reader837:
-    """Walks an 837P set's segments once: the header parties, subscribers, claims and lines."""
+    """Walks an 837P set's segments once: the header parties, subscribers, claims, their other payers
+    (2320/2330A/2330B) and lines with what earlier payers did with them (2430)."""
 
     def __init__(self, comp: str) -> None:
         self.comp = comp
@@ -205,10 +282,20 @@ class _Reader837:
         self.claims: list[SubmittedClaim] = []
         self.sub: dict[str, Any] = {}
         self.claim: dict[str, Any] | None = None
+        self.other: dict[str, Any] | None = None  # the 2320 being read
         self.line: dict[str, Any] | None = None
+        self.prior: dict[str, Any] | None = None  # the 2430 being read
         self.errors: list[SegmentError] = []
 
+    def close_prior(self) -> None:
+        line, prior = self.line, self.prior
+        if line is not None and prior is not None:
+            line["prior"].append(PriorLine(prior["payer_id"], prior["paid"], prior["procedure"], prior["modifiers"],
+                                           prior["units"], tuple(prior["adjustments"]), prior.get("date")))
+        self.prior = None
+
     def close_line(self) -> None:
+        self.close_prior()
         claim, line = self.claim, self.line
         if claim is not None and line is not None:
             if "procedure" not in line:
@@ -216,11 +303,24 @@ class _Reader837:
             else:
                 claim["lines"].append(SubmittedLine(line["procedure"], line["modifiers"], line["charge"],
                                                     line["units"], line.get("date"), line.get("control"),
-                                                    line.get("auth")))
+                                                    line.get("auth"), tuple(line["prior"])))
         self.line = None
+
+    def close_other(self) -> None:
+        claim, other = self.claim, self.other
+        if claim is not None and other is not None:
+            if not other.get("payer_id"):
+                self.errors.append(_missing("NM1", other["pos"], "2330B"))
+            else:
+                claim["others"].append(OtherPayer(
+                    other["sequence"], other["payer_id"], other.get("payer_name", ""), other.get("member_id", ""),
+                    other.get("name", ("", "")), other["filing"], other.get("paid"), tuple(other["adjustments"]),
+                    other.get("date")))
+        self.other = None
 
     def close_claim(self) -> None:
         self.close_line()
+        self.close_other()
         claim, sub = self.claim, self.sub
         if claim is None:
             return
@@ -236,10 +336,12 @@ class _Reader837:
             payer_id=sub.get("payer_id", ""), payer_name=sub.get("payer_name", ""),
             filing_indicator=sub.get("filing", ""), member_id=sub.get("member_id", ""),
             subscriber_name=sub.get("name", ("", "")), patient_name=sub.get("patient"),
-            lines=tuple(claim["lines"])))
+            lines=tuple(claim["lines"]), payer_sequence=sub.get("sequence") or "P",
+            other_payers=tuple(claim["others"])))
         self.claim = None
 
     def name(self, seg: Segment) -> None:
+        """NM1 of the header and 2000B/2000C loops (a claim's own NM1s go to :meth:`in_claim`)."""
         entity, head, sub = _el(seg, 1), self.head, self.sub
         if entity == "41":
             head["submitter_name"], head["submitter_id"] = _el(seg, 3), _el(seg, 9)
@@ -262,22 +364,76 @@ class _Reader837:
             self.errors.append(SegmentError("CLM", pos, "2300", "8"))
             charge = ZERO
         self.claim = {"id": _el(seg, 1), "charge": charge, "pos_code": comp_pos[0],
-                      "freq": comp_pos[2] if len(comp_pos) > 2 else "1", "lines": [], "has_hi": False,
-                      "pos": pos}
+                      "freq": comp_pos[2] if len(comp_pos) > 2 else "1", "lines": [], "others": [],
+                      "has_hi": False, "pos": pos}
+
+    def in_other(self, other: dict[str, Any], pos: int, seg: Segment) -> None:
+        """A segment of the 2320/2330 loops of one other payer."""
+        sid, code = seg[0], _el(seg, 1)
+        if sid == "CAS":
+            adjs = _cas(seg)
+            if adjs is None:
+                self.errors.append(SegmentError("CAS", pos, "2320", "8"))
+            else:
+                other["adjustments"] += adjs
+        elif sid == "AMT" and code == "D":
+            paid = parse_amount(_el(seg, 2))
+            if paid is None:
+                self.errors.append(SegmentError("AMT", pos, "2320", "8"))
+            other["paid"] = paid if paid is not None else ZERO
+        elif sid == "NM1" and code == "IL":
+            other["name"], other["member_id"] = (_el(seg, 3), _el(seg, 4)), _el(seg, 9)
+        elif sid == "NM1" and code == "PR":
+            other["payer_name"], other["payer_id"] = _el(seg, 3), _el(seg, 9)
+        elif sid == "DTP" and code == "573":
+            other["date"] = _d8(_el(seg, 3))
+
+    def in_prior(self, line: dict[str, Any], pos: int, seg: Segment) -> None:
+        """SVD opens a 2430; its CAS and DTP*573 follow."""
+        sid = seg[0]
+        if sid == "SVD":
+            self.close_prior()
+            proc = _el(seg, 3).split(self.comp)
+            paid = parse_amount(_el(seg, 2))
+            units = parse_amount(_el(seg, 5) or "1")
+            if not _el(seg, 1) or len(proc) < 2 or paid is None or units is None:
+                self.errors.append(SegmentError("SVD", pos, "2430", "8"))
+                return
+            self.prior = {"payer_id": _el(seg, 1), "paid": paid, "procedure": proc[1],
+                          "modifiers": tuple(m for m in proc[2:6] if m), "units": units.normalize(),
+                          "adjustments": []}
+        elif self.prior is None:
+            return
+        elif sid == "CAS":
+            adjs = _cas(seg)
+            if adjs is None:
+                self.errors.append(SegmentError("CAS", pos, "2430", "8"))
+            else:
+                self.prior["adjustments"] += adjs
+        elif sid == "DTP" and _el(seg, 1) == "573":
+            self.prior["date"] = _d8(_el(seg, 3))
 
     def in_claim(self, claim: dict[str, Any], pos: int, seg: Segment) -> None:
-        """A segment of the 2300/2400 loops."""
+        """A segment of the 2300/2320/2330/2400/2430 loops."""
         sid, line = seg[0], self.line
-        if sid == "HI":
-            claim["has_hi"] = True
-        elif sid == "REF" and _el(seg, 1) == "G1":
-            (line if line is not None else claim)["auth"] = _el(seg, 2)
-        elif sid == "REF" and _el(seg, 1) == "F8":
-            claim["f8"] = _el(seg, 2)
+        if sid == "SBR":  # 2320: another payer of this claim
+            self.close_other()
+            self.other = {"sequence": _el(seg, 1), "filing": _el(seg, 9), "adjustments": [], "pos": pos}
         elif sid == "LX":
             self.close_line()
-            self.line = {"pos": pos}
-        elif sid == "SV1" and line is not None:
+            self.close_other()
+            self.line = {"pos": pos, "prior": []}
+        elif line is None and self.other is not None:
+            self.in_other(self.other, pos, seg)
+        elif sid == "HI":
+            claim["has_hi"] = True
+        elif sid == "REF" and _el(seg, 1) == "G1" and self.prior is None:
+            (line if line is not None else claim)["auth"] = _el(seg, 2)
+        elif sid == "REF" and _el(seg, 1) == "F8" and line is None:
+            claim["f8"] = _el(seg, 2)
+        elif line is None:
+            return
+        elif sid == "SV1":
             proc = _el(seg, 1).split(self.comp)
             charge = parse_amount(_el(seg, 2))
             units = parse_amount(_el(seg, 4) or "1")
@@ -286,31 +442,33 @@ class _Reader837:
                 return
             line.update(procedure=proc[1], modifiers=tuple(m for m in proc[2:6] if m), charge=charge,
                         units=units.normalize())
-        elif sid == "DTP" and _el(seg, 1) == "472" and line is not None:
+        elif sid in ("SVD", "CAS") or (sid == "DTP" and _el(seg, 1) == "573"):
+            self.in_prior(line, pos, seg)
+        elif sid == "DTP" and _el(seg, 1) == "472" and self.prior is None:
             line["date"] = _d8(_el(seg, 3))
-        elif sid == "REF" and _el(seg, 1) == "6R" and line is not None:
+        elif sid == "REF" and _el(seg, 1) == "6R" and self.prior is None:
             line["control"] = _el(seg, 2)
 
     def feed(self, pos: int, seg: Segment) -> None:
         sid = seg[0]
         if sid == "BHT":
             self.head["reference"] = _el(seg, 3)
-        elif sid == "NM1":
-            self.name(seg)
         elif sid == "HL":
             self.close_claim()
             if _el(seg, 3) == "22":
                 self.sub = {}
             elif _el(seg, 3) == "23":
                 self.sub.pop("patient", None)
-        elif sid == "SBR":
-            self.sub["filing"] = _el(seg, 9)
-        elif sid == "REF" and _el(seg, 1) == "EI" and "billing_tax_id" not in self.head:
-            self.head["billing_tax_id"] = _el(seg, 2)
         elif sid == "CLM":
             self.open_claim(pos, seg)
         elif self.claim is not None:
             self.in_claim(self.claim, pos, seg)
+        elif sid == "NM1":
+            self.name(seg)
+        elif sid == "SBR":  # 2000B: the payer billed and its place in the order of payers
+            self.sub["sequence"], self.sub["filing"] = _el(seg, 1), _el(seg, 9)
+        elif sid == "REF" and _el(seg, 1) == "EI" and "billing_tax_id" not in self.head:
+            self.head["billing_tax_id"] = _el(seg, 2)
 
     def finish(self, n_segments: int) -> SubmittedBatch:
         self.close_claim()

@@ -1,7 +1,9 @@
-"""The 835 a payer sends for the claims it accepted from one file: reversals (CLP02 22) of the claims a
-replacement or void refers to, the adjudicated claims, an occasional PLB L6 interest, a BPR that pays
-by ACH (or NON when nothing is paid) and balances exactly (sum CLP04 - PLB = BPR02). The payer loop
-carries the mandatory technical contact (1000A PER*BL)."""
+"""The 835 a payer sends for the claims it accepted from one file (or that an earlier payer forwarded to
+it): reversals (CLP02 22) of the claims a replacement or void refers to, the adjudicated claims (as
+primary by :mod:`.adjudication`, as secondary or tertiary by :mod:`.coordination`, which also forwards
+now and then), an occasional PLB L6 interest, a BPR that pays by ACH (or NON when nothing is paid) and
+balances exactly (sum CLP04 - PLB = BPR02). The payer loop names the payer by its id (N1*PR N104 with
+XV, and REF*2U) and carries the mandatory technical contact (1000A PER*BL)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from edi.x835 import (
     Adjustment,
     ClaimPayment,
     Contact,
+    Name,
     Payment,
     ProviderAdjustment,
     Remittance835,
@@ -25,6 +28,7 @@ from pipelines.simulator.adjudication import adjudicate
 from pipelines.simulator.amounts import ZERO
 from pipelines.simulator.chance import stable, unit
 from pipelines.simulator.context import Context
+from pipelines.simulator.coordination import adjudicate_after_others, forward
 from pipelines.simulator.payers import PayerRules
 from pipelines.simulator.reading import SubmittedBatch, SubmittedClaim
 
@@ -40,14 +44,23 @@ def _reversed_line(ln: dict[str, Any]) -> ServiceLine:
         adjustments=tuple(Adjustment(a[0], a[1], -Decimal(a[2])) for a in ln["adjustments"]))
 
 
-def _reverse(ctx: Context, original_pcn: str | None, claim_id: str) -> ClaimPayment | None:
-    """A reversal (CLP02 22) of the claim a replacement or void refers to, if it was paid."""
+def _name(info: dict[str, Any], entity: str) -> Name | None:
+    """The patient (NM1*QC, mandatory) or insured (NM1*IL) of a remembered claim, for its reversal."""
+    for code, last, first, qualifier, member in info.get("names", []):
+        if code == entity:
+            return Name(code, "1", last, first, id_qualifier=qualifier, id=member)
+    return None
+
+
+def _reverse(ctx: Context, original_pcn: str | None, claim_id: str, payer_id: str) -> ClaimPayment | None:
+    """A reversal (CLP02 22) of the claim of ``payer_id`` a replacement or void refers to, if it was paid."""
     if not original_pcn:
         return None
     state = ctx.state
-    for cid, info in state.claims.items():
+    for key, info in state.claims.items():
+        cid = info.get("claim_id", key)
         if info.get("payer_claim_number") == original_pcn and info.get("status") in ("paid", "denied") \
-                and not info.get("reversed") and cid != claim_id:
+                and info.get("payer_id", payer_id) == payer_id and not info.get("reversed") and cid != claim_id:
             info["reversed"] = True
             for key in info.get("services", []):
                 state.paid_services.pop(key, None)
@@ -57,7 +70,8 @@ def _reverse(ctx: Context, original_pcn: str | None, claim_id: str) -> ClaimPaym
                 claim_id=cid, status_code="22", charge=-Decimal(info["charge"]), paid=-Decimal(info["paid"]),
                 patient_responsibility=-Decimal(info.get("patient_responsibility", "0")),
                 filing_indicator=info.get("filing", "12"), payer_claim_number=original_pcn,
-                lines=tuple(_reversed_line(ln) for ln in info.get("lines", [])))
+                lines=tuple(_reversed_line(ln) for ln in info.get("lines", [])),
+                patient=_name(info, "QC"), insured=_name(info, "IL"))
     return None
 
 
@@ -65,16 +79,20 @@ def _claim_payments(ctx: Context, items: list[tuple[SubmittedBatch, SubmittedCla
                     rules: PayerRules) -> list[ClaimPayment]:
     """The CLP loops, in order: each reversal just before the replacement that caused it."""
     payments: list[ClaimPayment] = []
-    for _b, c, pcn in items:
-        if c.frequency in ("7", "8"):
-            reversal = _reverse(ctx, c.original_payer_claim_number, c.claim_id)
+    for b, c, pcn in items:
+        if c.frequency in ("7", "8") and not c.crossover_from:
+            reversal = _reverse(ctx, c.original_payer_claim_number, c.claim_id, c.payer_id)
             if reversal is not None:
                 payments.append(reversal)
                 ctx.count("claims_reversed")
         if c.frequency == "8":
-            ctx.state.claims[c.claim_id].update(status="void", paid="0.00")
+            ctx.state.claims[c.state_key].update(status="void", paid="0.00")
             continue
-        payments.append(adjudicate(ctx, c, pcn, rules))
+        if c.rank > 0 or c.crossover_from:
+            payment = adjudicate_after_others(ctx, c, pcn, rules)
+        else:
+            payment = adjudicate(ctx, c, pcn, rules)
+        payments.append(forward(ctx, b, c, payment, rules))
     return payments
 
 
@@ -104,9 +122,10 @@ def _payment(ctx: Context, amount: Decimal, trace: str, payer_id: str) -> Paymen
 
 
 def _payer(name: str, payer_id: str) -> Party835:
-    """Loop 1000A: the payer's name, address, payer id and the mandatory technical contact (PER*BL)."""
-    return Party835("PR", name.upper()[:60], address=("PO BOX 1000",), city="HARTFORD", state="CT",
-                    postal_code="06101", references=(("2U", payer_id),), contacts=(_TECHNICAL_CONTACT,))
+    """Loop 1000A: the payer's name and id (N104, REF*2U), address and the mandatory technical contact
+    (PER*BL)."""
+    return Party835("PR", name.upper()[:60], "XV", payer_id, address=("PO BOX 1000",), city="HARTFORD",
+                    state="CT", postal_code="06101", references=(("2U", payer_id),), contacts=(_TECHNICAL_CONTACT,))
 
 
 def pay(ctx: Context, payer_id: str, items: list[tuple[SubmittedBatch, SubmittedClaim, str]], clearinghouse: str,
@@ -122,9 +141,9 @@ def pay(ctx: Context, payer_id: str, items: list[tuple[SubmittedBatch, Submitted
     amount = sum((p.paid for p in payments), ZERO) - sum((a.amount for a in plb), ZERO)
     payment = _payment(ctx, amount, trace, payer_id)
     name = rules.name or next((c.payer_name for _b, c, _p in items if c.payer_name), payer_id)
-    for p in payments:
-        info = ctx.state.claims.get(p.claim_id)
-        if info is not None and p.status_code != "22":
+    for _b, c, _p in items:
+        info = ctx.state.claims.get(c.state_key)
+        if info is not None and info.get("status") in ("paid", "denied"):
             info["trace"] = trace
     remittance = Remittance835(
         payment=payment, payer=_payer(name, payer_id),

@@ -20,8 +20,11 @@ from edi.x837p import (
     Address,
     Batch837,
     BillingProvider,
+    CasAdjustment,
     Claim837,
     EnvelopeSpec,
+    LineAdjudication,
+    OtherPayer,
     Payer,
     Receiver,
     ServiceLine,
@@ -31,12 +34,16 @@ from edi.x837p import (
 )
 from edi.x999 import GroupAck, parse_999, parse_ta1
 from pipelines.simulator import STATE_FILE, PayerRules, SimResult, simulate_mailbox
+from pipelines.simulator.reading import read_837, read_file
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 AS_OF = date(2026, 11, 10)
 D = Decimal
-QUIET = PayerRules(necessity_denial_rate=0.0, interest_rate=0.0, inactive_rate=0.0)
+QUIET = PayerRules(necessity_denial_rate=0.0, interest_rate=0.0, inactive_rate=0.0, crossover_rate=0.0,
+                   cob_denial_rate=0.0)
 AETNA = "60054"
+MEDICAID = "SKCA0"
+BCBS = "00060"
 
 # --------------------------------------------------------------------------------------------
 # Building inputs
@@ -63,6 +70,66 @@ def x837(*claims: Claim837) -> bytes:
                      tuple(claims), f"B{n:06d}")
     return build_837p(batch, envelope=EnvelopeSpec(isa_control=n, gs_control=n, st_control="0001",
                                                   created=datetime(2026, 11, 5, 21, 30))).encode("latin-1")
+
+
+# Coordination of benefits: the other coverages of a claim (2320/2330) and what earlier payers did (2430)
+AMOUNTS = tuple[tuple[str, str, str], ...]  # (group, reason, amount) CAS triples
+NOV_6 = date(2026, 11, 6)
+NOV_8 = date(2026, 11, 8)
+
+
+def coverage(sequence: str, payer_id: str, name: str, member: str, *, paid: str | None = None,
+             day: date | None = None, relationship: str = "self", first: str = "JANE",
+             filing: str = "CI") -> OtherPayer:
+    """One other payer (2320/2330A/2330B); ``paid`` None: not adjudicated yet."""
+    return OtherPayer(sequence, relationship, Subscriber("DOE", first, member), Payer(name, payer_id, filing),
+                      None if paid is None else D(paid), day)
+
+
+def with_coverage(c: Claim837, *others: OtherPayer) -> Claim837:
+    """A primary claim that names its other coverages (no amounts)."""
+    return replace(c, other_payers=others)
+
+
+def billed_after(claim_id: str, payer: Payer, member: str, sequence: str,
+                 earlier: tuple[tuple[OtherPayer, AMOUNTS], ...], *, charge: str = "140.00",
+                 later: tuple[OtherPayer, ...] = (), day: date = date(2026, 11, 2)) -> Claim837:
+    """A one-line claim billed to ``payer`` as ``sequence`` (S, T) after the ``earlier`` payers, each with
+    its line CAS; each earlier payer paid what its CAS leaves of the charge."""
+    base = claim(claim_id, charge=charge, member=member, day=day)
+    line = base.lines[0]
+    others, adjudications = [], []
+    for other, cas in earlier:
+        paid = D(charge) - sum((D(a) for _g, _r, a in cas), D("0"))
+        others.append(replace(other, paid=paid, adjudication_date=other.adjudication_date or NOV_6))
+        adjudications.append(LineAdjudication(other.payer.payer_id, paid, line.procedure, line.modifiers,
+                                              line.units, adjustments=tuple(CasAdjustment(g, r, D(a))
+                                                                            for g, r, a in cas)))
+    return replace(base, payer=payer, payer_sequence=sequence, other_payers=(*others, *later),
+                   lines=(replace(line, adjudications=tuple(adjudications)),))
+
+
+AETNA_P = coverage("P", AETNA, "AETNA", "W100200300", day=NOV_6)
+MEDICAID_S = coverage("S", MEDICAID, "STATE MEDICAID", "M123456789", filing="MC")
+BCBS_T = coverage("T", BCBS, "BLUE CROSS", "B987654321", relationship="spouse", first="JOHN", filing="BL")
+PRIMARY_LEFT: AMOUNTS = (("CO", "45", "35.00"), ("PR", "3", "25.00"))  # paid 80.00, the patient owes 25.00
+
+
+def secondary(claim_id: str, left: AMOUNTS = PRIMARY_LEFT, member: str = "M123456789", **kw: Any) -> Claim837:
+    """A claim billed to Medicaid as secondary after Aetna."""
+    return billed_after(claim_id, Payer("STATE MEDICAID", MEDICAID, "MC"), member, "S", ((AETNA_P, left),), **kw)
+
+
+def tertiary(claim_id: str, primary_left: AMOUNTS = PRIMARY_LEFT,
+             secondary_left: AMOUNTS = (("OA", "23", "115.00"), ("PR", "2", "5.00"))) -> Claim837:
+    """A claim billed to BCBS as tertiary after Aetna and Medicaid."""
+    return billed_after(claim_id, Payer("BLUE CROSS", BCBS, "BL"), "B987654321", "T",
+                        ((AETNA_P, primary_left), (replace(MEDICAID_S, adjudication_date=NOV_8), secondary_left)))
+
+
+def chain_rules(**primary: Any) -> dict[str, PayerRules]:
+    """Quiet rules for the three payers; ``primary`` overrides Aetna's."""
+    return {AETNA: replace(QUIET, **primary), MEDICAID: replace(QUIET, copay=D("0")), BCBS: QUIET}
 
 
 class Mailbox:
@@ -391,7 +458,7 @@ class TestCorrections:
     @pytest.mark.parametrize(("frequency", "new_paid"), [("7", True), ("8", False)],
                              ids=["replacement_reverses_and_pays_again", "void_only_reverses"])
     def test_replacement_and_void(self, box: Mailbox, frequency: str, new_paid: bool) -> None:
-        """A frequency 7 or 8 claim naming a paid claim's number reverses it (CLP02 22, amounts negated)."""
+        """A frequency 7 or 8 claim naming a paid claim's number reverses it (CLP02 22, amounts negated, same patient)."""
         box.drop(x837(claim("C000001")))
         box.run()
         original = box.claims()["C000001"]
@@ -401,9 +468,183 @@ class TestCorrections:
         remits = box.remittances()
         reversal = next(c for _r, cs in remits for c in cs if c.status_code == "22")
         assert (reversal.claim_id, reversal.paid, reversal.charge) == ("C000001", -original.paid, -original.charge)
+        assert reversal.patient == original.patient is not None  # NM1*QC is mandatory in every 2100 loop
         assert all(r.balance() == [] for r, _cs in remits)
         replacement = [c for _r, cs in remits for c in cs if c.claim_id == "C000002"]
         assert (len(replacement) == 1 and replacement[0].paid == original.paid) if new_paid else replacement == []
+
+
+def _chain_claims(box: Mailbox) -> list[tuple[str, ClaimPayment]]:
+    """(the 835's payer id from N1*PR N104, claim) for every claim of every 835, in file order."""
+    return [(reader.payer.id, c) for reader, claims in box.remittances() for c in claims]
+
+
+def _read(data: bytes) -> list[Any]:
+    _isa, groups = read_file(data)
+    return [c for g in groups for s in g.sets for c in read_837(s.segments, s.comp).claims]
+
+
+class TestReadingTheChain:
+    def test_tertiary_claim_read_with_every_earlier_payer(self) -> None:
+        """2000B SBR01, each 2320 (SBR01, AMT*D, date), 2330A/B ids and each line's 2430 (SVD, CAS) are read;
+        the other payers' NM1*IL/PR do not replace the billed payer and its member."""
+        (c,) = _read(x837(tertiary("C000301")))
+        assert (c.payer_id, c.member_id, c.payer_sequence) == (BCBS, "B987654321", "T")
+        assert [(o.sequence, o.payer_id, o.member_id, o.paid, o.adjudicated) for o in c.other_payers] == [
+            ("P", AETNA, "W100200300", D("80.00"), NOV_6), ("S", MEDICAID, "M123456789", D("20.00"), NOV_8)]
+        (line,) = c.lines
+        assert [(p.payer_id, p.paid, p.procedure, p.units, p.patient_responsibility) for p in line.prior] == [
+            (AETNA, D("80.00"), "90834", 1, D("25.00")), (MEDICAID, D("20.00"), "90834", 1, D("5.00"))]
+        assert [(a.group, a.reason, a.amount) for a in line.prior[0].adjustments] == [
+            ("CO", "45", D("35.00")), ("PR", "3", D("25.00"))]
+        assert c.next_payer() is None
+
+    def test_primary_with_other_coverage_and_claims_after_it(self) -> None:
+        """A primary claim names its next payers without amounts; the claim after it in the same subscriber
+        loop still belongs to the primary payer and member."""
+        first = with_coverage(claim("C000311"), MEDICAID_S, BCBS_T)
+        second = claim("C000312", procedure="90832", charge="100.00")
+        c1, c2 = _read(x837(first, second))
+        assert [(o.sequence, o.payer_id, o.paid) for o in c1.other_payers] == [("S", MEDICAID, None), ("T", BCBS, None)]
+        assert (c1.payer_id, c1.member_id, c1.payer_sequence) == (AETNA, "W100200300", "P")
+        nxt = c1.next_payer()
+        assert nxt is not None and (nxt.payer_id, nxt.member_id) == (MEDICAID, "M123456789")
+        assert (c2.payer_id, c2.member_id, c2.other_payers, c2.lines[0].prior) == (AETNA, "W100200300", (), ())
+
+
+class TestAsSecondaryAndTertiary:
+    @pytest.mark.parametrize(("charge", "left", "share", "expected"), [
+        ("140.00", (("CO", "45", "35.00"), ("PR", "3", "25.00")), "0.80",
+         [("OA", "23", "115.00"), ("PR", "2", "5.00")]),
+        ("100.00", (("CO", "45", "20.00"), ("PR", "2", "13.33"), ("PR", "3", "20.00")), "0.80",
+         [("OA", "23", "66.67"), ("PR", "2", "6.67")]),
+        ("140.00", (("CO", "45", "35.00"), ("PR", "3", "25.00")), "1.00", [("OA", "23", "115.00")]),
+        ("140.00", (("CO", "45", "40.00"),), "0.80", [("OA", "23", "140.00")]),
+    ], ids=["part_of_the_copay", "sum_of_every_pr_rounded_to_cents", "pays_all_that_is_left", "nothing_left"])
+    def test_line_amounts(self, box: Mailbox, charge: str, left: AMOUNTS, share: str,
+                          expected: list[tuple[str, str, str]]) -> None:
+        """OA 23 is the charge less what the primary left the patient (its PR); the payer pays its share of
+        that and leaves the rest PR; the line, claim and 835 balance."""
+        box.drop(x837(secondary("C000321", left, charge=charge)))
+        rules = chain_rules()
+        rules[MEDICAID] = replace(rules[MEDICAID], cob_share=D(share))
+        box.run(payers=rules)
+        ((reader, (c,)),) = box.remittances()
+        (line,) = c.lines
+        assert [(a.group, a.reason, str(a.amount)) for a in line.adjustments] == expected
+        prior_pr = sum((D(a) for g, _r, a in left if g == "PR"), D("0"))
+        assert line.paid == (prior_pr * D(share)).quantize(D("0.01")) == c.paid
+        assert (c.status_code, c.charge, c.patient_responsibility) == ("2", D(charge), prior_pr - c.paid)
+        assert reader.balance() == [] and reader.payment.signed_amount == c.paid
+        assert (reader.payer.id, reader.payer.reference("2U")) == (MEDICAID, MEDICAID)
+
+    def test_tertiary_looks_at_what_the_secondary_left(self, box: Mailbox) -> None:
+        """A tertiary payer's OA 23 is the charge less the secondary's PR (not the primary's); CLP02 3."""
+        box.drop(x837(tertiary("C000331")))
+        box.run(payers=chain_rules())
+        ((payer, c),) = _chain_claims(box)
+        assert (payer, c.claim_id, c.status_code, c.paid) == (BCBS, "C000331", "3", D("4.00"))
+        assert [(a.group, a.reason, a.amount) for a in c.lines[0].adjustments] == [
+            ("OA", "23", D("135.00")), ("PR", "3", D("1.00"))]
+
+    def test_line_without_prior_adjudication_denied_co16(self, box: Mailbox) -> None:
+        """A secondary claim whose line has no 2430 is denied CO 16 with MA04 (no prior payer information)."""
+        c = secondary("C000341")
+        box.drop(x837(replace(c, other_payers=(replace(c.other_payers[0], paid=D("0.00"),
+                                                       adjustments=(CasAdjustment("CO", "45", D("140.00")),)),),
+                              lines=(replace(c.lines[0], adjudications=()),))))
+        box.run(payers=chain_rules())
+        ((_payer, claim_paid),) = _chain_claims(box)
+        assert (claim_paid.status_code, claim_paid.paid, _line_adjustments(claim_paid)) == ("4", D("0"), [("CO", "16")])
+        assert claim_paid.lines[0].remarks == ("MA04",)
+
+    def test_cob_denial_now_and_then(self, box: Mailbox) -> None:
+        """At a COB denial rate of 1 the secondary denies the whole claim CO 22 (another payer is primary)."""
+        box.drop(x837(secondary("C000351")))
+        rules = chain_rules()
+        rules[MEDICAID] = replace(rules[MEDICAID], cob_denial_rate=1.0)
+        box.run(payers=rules)
+        ((_payer, c),) = _chain_claims(box)
+        assert (c.status_code, c.paid, c.patient_responsibility, _line_adjustments(c)) == (
+            "4", D("0"), D("0"), [("CO", "22")])
+
+    def test_cob_denials_are_deterministic_and_rare(self, tmp_path: Path) -> None:
+        """At the default rate roughly one secondary claim in twelve is denied CO 22, the same ones every time."""
+        denied = []
+        for n in (1, 2):
+            b = Mailbox(tmp_path / f"d{n}")
+            b.drop(x837(*(secondary(f"C0004{k:02d}", member=f"M1000000{k:02d}") for k in range(60))))
+            b.run(payers={**chain_rules(), MEDICAID: replace(QUIET, cob_denial_rate=PayerRules().cob_denial_rate)})
+            denied.append(sorted(c.claim_id for _p, c in _chain_claims(b) if c.status_code == "4"))
+        assert denied[0] == denied[1] and 1 <= len(denied[0]) <= 12
+
+    def test_replacement_of_a_secondary_claim(self, box: Mailbox) -> None:
+        """A replacement of a secondary claim reverses the secondary's payment (CLP02 22) and is paid again as secondary."""
+        box.drop(x837(secondary("C000361")))
+        box.run(payers=chain_rules())
+        ((_p, original),) = _chain_claims(box)
+        box.drop(x837(replace(secondary("C000362"), frequency_code="7",
+                              payer_claim_number=original.payer_claim_number)))
+        box.run(payers=chain_rules())
+        later = _chain_claims(box)[1:]
+        assert [(p, c.claim_id, c.status_code, c.paid) for p, c in later] == [
+            (MEDICAID, "C000361", "22", -original.paid), (MEDICAID, "C000362", "2", original.paid)]
+
+
+class TestForwarding:
+    def test_primary_forwards_and_the_secondary_answers(self, box: Mailbox) -> None:
+        """A forwarded claim is CLP02 19 with the crossover carrier (NM1*TT); the secondary then sends its own
+        835 (its N1*PR id, its trace) for the same CLP01, CLP02 2, paying part of what the primary left."""
+        box.drop(x837(with_coverage(claim("C000501"), MEDICAID_S)))
+        result = box.run(payers=chain_rules(crossover_rate=1.0))
+        assert [n.split("_")[1] for n in result.written] == ["999", "277CA", "835", "835"]
+        (primary_reader, (p,)), (secondary_reader, (s,)) = box.remittances()
+        assert (primary_reader.payer.id, p.claim_id, p.status_code) == (AETNA, "C000501", "19")
+        (tt,) = [n for n in p.other_names if n.entity_code == "TT"]
+        assert (tt.last_name, tt.id_qualifier, tt.id) == ("STATE MEDICAID", "PI", MEDICAID)
+        assert (secondary_reader.payer.id, secondary_reader.payer.reference("2U")) == (MEDICAID, MEDICAID)
+        assert secondary_reader.payment.trace_number != primary_reader.payment.trace_number
+        assert (s.claim_id, s.status_code) == ("C000501", "2")
+        assert s.payer_claim_number != p.payer_claim_number
+        assert s.insured is None and s.patient is not None and s.patient.id == "M123456789"
+        left = p.patient_responsibility
+        assert left > 0 and s.paid == (left * D("0.80")).quantize(D("0.01"))
+        assert [(a.group, a.reason, a.amount) for a in s.lines[0].adjustments] == [
+            ("OA", "23", s.charge - left), ("PR", "2", left - s.paid)]
+        assert primary_reader.balance() == [] and secondary_reader.balance() == []
+
+    def test_forwarded_along_the_whole_chain(self, box: Mailbox) -> None:
+        """With a secondary and a tertiary named and every payer forwarding, three 835s answer one claim:
+        CLP02 19 (primary), 19 (secondary), 3 (tertiary), each from its own payer."""
+        box.drop(x837(with_coverage(claim("C000511"), MEDICAID_S, BCBS_T)))
+        rules = {pid: replace(r, crossover_rate=1.0) for pid, r in chain_rules().items()}
+        box.run(payers=rules)
+        assert [(p, c.claim_id, c.status_code) for p, c in _chain_claims(box)] == [
+            (AETNA, "C000511", "19"), (MEDICAID, "C000511", "19"), (BCBS, "C000511", "3")]
+        assert all(r.balance() == [] for r, _cs in box.remittances())
+
+    @pytest.mark.parametrize("rules", [
+        {"crossover_rate": 0.0},
+        {"crossover_rate": 1.0, "copay": D("0")},
+        {"crossover_rate": 1.0, "necessity_denial_rate": 1.0},
+    ], ids=["rate_zero", "nothing_left_to_the_patient", "denied"])
+    def test_not_forwarded(self, box: Mailbox, rules: dict[str, Any]) -> None:
+        """No forwarding at rate 0, when the primary left the patient nothing, or when it denied the claim."""
+        box.drop(x837(with_coverage(claim("C000521"), MEDICAID_S)))
+        box.run(payers=chain_rules(**rules))
+        assert [(p, c.status_code) for p, c in _chain_claims(box)] in ([(AETNA, "1")], [(AETNA, "4")])
+
+    def test_about_one_in_five_forwarded_the_same_ones_every_time(self, tmp_path: Path) -> None:
+        """At the default rate roughly one claim in five with other coverage is forwarded, deterministically."""
+        claims = [with_coverage(claim(f"C0006{k:02d}", member=f"W3000000{k:02d}"), MEDICAID_S) for k in range(60)]
+        forwarded = []
+        for n in (1, 2):
+            b = Mailbox(tmp_path / f"f{n}")
+            b.drop(x837(*claims))
+            b.run(payers={**chain_rules(), AETNA: replace(QUIET, crossover_rate=PayerRules().crossover_rate)})
+            forwarded.append(sorted(c.claim_id for p, c in _chain_claims(b) if c.status_code == "19"))
+            assert len([c for p, c in _chain_claims(b) if p == MEDICAID]) == len(forwarded[-1])
+        assert forwarded[0] == forwarded[1] and 5 <= len(forwarded[0]) <= 20
 
 
 class TestEligibility:
