@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -61,6 +61,21 @@ class Encounter(Base):
     patient_location: Mapped[str] = mapped_column(String(16))
     diagnoses: Mapped[list[str]]
     authorization_number: Mapped[str | None] = mapped_column(String(50))
+    # Other coverage (CONTRACT section 7), same meaning as the primary columns; all None: no such coverage.
+    secondary_payer_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    secondary_member_id: Mapped[str | None] = mapped_column(String(80))
+    secondary_relationship: Mapped[str | None] = mapped_column(String(8))
+    secondary_subscriber_last_name: Mapped[str | None] = mapped_column(String(60))
+    secondary_subscriber_first_name: Mapped[str | None] = mapped_column(String(35))
+    secondary_subscriber_dob: Mapped[date | None]
+    secondary_subscriber_sex: Mapped[str | None] = mapped_column(String(1))
+    tertiary_payer_id: Mapped[str | None] = mapped_column(String(32))
+    tertiary_member_id: Mapped[str | None] = mapped_column(String(80))
+    tertiary_relationship: Mapped[str | None] = mapped_column(String(8))
+    tertiary_subscriber_last_name: Mapped[str | None] = mapped_column(String(60))
+    tertiary_subscriber_first_name: Mapped[str | None] = mapped_column(String(35))
+    tertiary_subscriber_dob: Mapped[date | None]
+    tertiary_subscriber_sex: Mapped[str | None] = mapped_column(String(1))
     source_file: Mapped[str | None] = mapped_column(Text)
     source_line: Mapped[int | None] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -88,7 +103,9 @@ class Claim(Base):
     """A claim built from one encounter (status per CONTRACT section 6).
 
     ``claim_id`` is CLM01, assigned by the system. A replacement or void claim is a new row whose
-    ``original_claim_id`` names the claim it corrects.
+    ``original_claim_id`` names the claim it corrects. With more than one payer (CONTRACT section 7)
+    each payer's claim is a leg of its own: ``payer_sequence`` P, S or T, ``prior_claim_id`` the
+    previous payer's leg and ``prior_payment_date`` that payer's 835 date (timely filing counts from it).
     """
 
     __tablename__ = "claims"
@@ -112,6 +129,9 @@ class Claim(Base):
     patient_responsibility: Mapped[Decimal] = mapped_column(default=ZERO)
     payer_claim_number: Mapped[str | None] = mapped_column(String(50))
     original_claim_id: Mapped[str | None] = mapped_column(String(17))
+    payer_sequence: Mapped[str] = mapped_column(String(1), default="P", server_default="P")
+    prior_claim_id: Mapped[str | None] = mapped_column(String(17), index=True)
+    prior_payment_date: Mapped[date | None]
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
     st_control: Mapped[str | None] = mapped_column(String(9))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -123,7 +143,13 @@ class Claim(Base):
     lines: Mapped[list[ClaimLine]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="ClaimLine.line_number")
 
-    __table_args__ = (Index("ix_claims_payer_status", "payer_id", "status"),)
+    __table_args__ = (
+        Index("ix_claims_payer_status", "payer_id", "status"),
+        # one original next-payer leg per encounter and sequence, even when two processes create it at once
+        Index("ux_claims_next_leg", "encounter_id", "payer_sequence", unique=True,
+              postgresql_where=text("payer_sequence <> 'P' AND frequency_code = '1'"),
+              sqlite_where=text("payer_sequence <> 'P' AND frequency_code = '1'")),
+    )
 
 
 class ClaimLine(Base):

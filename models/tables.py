@@ -2,6 +2,7 @@
 
 from models.audit import AuditEvent
 from models.claims import Authorization, Claim, ClaimLine, ClaimStatusEvent, Eligibility, Encounter, Inquiry
+from models.cob import CobAdjudication
 from models.deposits import Deposit
 from models.ledger import ControlCounter, File, FileTransaction, Run, RunStep
 from models.remittance import (
@@ -17,7 +18,7 @@ from models.remittance import (
 
 __all__ = [
     "Adjustment", "AuditEvent", "Authorization", "Claim", "ClaimLine", "ClaimPayment", "ClaimStatusEvent",
-    "CodeDescription", "ControlCounter", "Denial", "Deposit", "Eligibility", "Encounter", "File",
+    "CobAdjudication", "CodeDescription", "ControlCounter", "Denial", "Deposit", "Eligibility", "Encounter", "File",
     "FileTransaction", "Inquiry", "ProviderAdjustment", "Remark", "Remittance", "Run", "RunStep",
     "UnmatchedPayment",
 ]

@@ -85,6 +85,12 @@ def cmd_submit(app: App, args: argparse.Namespace) -> int:
         out = [f"coded {data['coded']}: {data['ready']} ready, {data['held']} held"]
         for reason, n in data["hold_reasons"].items():
             out.append(f"  held {reason}: {n}")
+        legs = data.get("next_legs") or {}
+        if legs:
+            out.append(f"next payers: {legs.get('next_legs_created', 0)} claims created, "
+                       f"{legs.get('legs_crossed_over', 0)} crossed over, {legs.get('next_legs_ready', 0)} ready, "
+                       f"{legs.get('next_legs_held', 0)} held")
+            out += (f"  held {k[5:]}: {n}" for k, n in legs.items() if k.startswith("hold_"))
         out.append(f"sent {data['sent']} claims in {', '.join(f['name'] for f in data['files'])}" if data["files"]
                    else "no ready claims: no file written")
         if data["upload_error"]:
@@ -101,9 +107,9 @@ def cmd_list(app: App, args: argparse.Namespace) -> int:
         return _list_at_risk(app, args.days)
     rows = list_claims(app.uow, args.status)
     app.emit({"claims": rows}, lambda: render_table(
-        ["claim", "encounter", "payer", "date", "status", "billed", "paid", "holds"],
-        [[r["claim_id"], r["encounter_id"], r["payer_id"], r["date_of_service"], r["status"], r["billed"],
-          r["paid"], ", ".join(r["hold_reasons"])] for r in rows], money=("billed", "paid"))
+        ["claim", "encounter", "payer", "seq", "date", "status", "billed", "paid", "holds"],
+        [[r["claim_id"], r["encounter_id"], r["payer_id"], r["payer_sequence"], r["date_of_service"], r["status"],
+          r["billed"], r["paid"], ", ".join(r["hold_reasons"])] for r in rows], money=("billed", "paid"))
         if rows else "no claims" + (f" in status {args.status}" if args.status else ""))
     return 0
 
@@ -132,11 +138,14 @@ def _lines_table(d: dict[str, Any]) -> str:
 def _claim_text(d: dict[str, Any], holds: list[str]) -> str:
     status = f"  status {d['status']}" + (f" ({', '.join(d['hold_reasons'])})" if d["hold_reasons"] else "") \
         + (f": {d['status_reason']}" if d["status_reason"] else "")
-    out = [f"claim {d['claim_id']} (encounter {', '.join(d['encounter_ids'])}) payer {d['payer_id']}"
+    leg = {"P": "primary", "S": "secondary", "T": "tertiary"}.get(d["payer_sequence"], d["payer_sequence"])
+    out = [f"claim {d['claim_id']} (encounter {', '.join(d['encounter_ids'])}) payer {d['payer_id']} ({leg}"
+           + (f", after claim {d['prior_claim_id']})" if d.get("prior_claim_id") else ")")
            + (f", payer claim number {d['payer_claim_number']}" if d.get("payer_claim_number") else ""),
            status, *(f"    {h}" for h in holds),
            f"  date {d['date_of_service']}  POS {d['place_of_service']}  frequency {d['frequency_code']}",
-           f"  billed {usd(d['billed'])}  paid {usd(d['paid'])}  patient {usd(d['patient_responsibility'])}"]
+           f"  billed {usd(d['billed'])}  paid {usd(d['paid'])}  patient {usd(d['patient_responsibility'])}"
+           f"  patient balance {usd(d['patient_balance'])}"]
     if d.get("diagnoses"):
         out.append(f"  diagnoses: {', '.join(d['diagnoses'])}")
     if d["warnings"]:

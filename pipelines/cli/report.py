@@ -91,6 +91,9 @@ def _summary(r: dict[str, Any]) -> Table:
         ("billed", c["billed"]["amount"], "money", "claims.billed.amount"),
         ("claims paid", c["paid"]["count"], "int", "claims.paid.count"),
         ("paid", c["paid"]["amount"], "money", "claims.paid.amount"),
+        *[(f"recovered from {'secondary' if s['payer_sequence'] == 'S' else 'tertiary'} payers", s["paid"],
+           "money", f"claims.by_payer_sequence.{i}.paid")
+          for i, s in enumerate(c.get("by_payer_sequence", [])) if s["payer_sequence"] != "P"],
         ("clean-claim rate", r["clean_claim_rate"], "rate", "clean_claim_rate"),
         ("first-pass acceptance", r["first_pass_acceptance_rate"], "rate", "first_pass_acceptance_rate"),
         ("first-pass resolution", r["first_pass_resolution_rate"], "rate", "first_pass_resolution_rate"),

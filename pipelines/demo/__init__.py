@@ -5,10 +5,14 @@ In a folder (default ``./demo``) it writes ``edi.toml`` (a sample practice, thre
 really has: a missing member id, an expired authorization, a session too short to bill, a bad
 rendering NPI, a category code that is not billable, a duplicate session, visits over a plan's
 limit, an authorization the payer never approved, a member id the payer's front end refuses, dual
-diagnoses, telehealth by video and by telephone) and ``authorizations.csv``; creates the database
-(``var/edi.db``); imports both files; runs the nightly run (code, scrub, 837P and 270s into
-``var/mailbox/inbound``); lets the clearinghouse simulator answer (999, 277CA, 835, 271); runs the
-nightly run again (download, post); and prints what happened.
+diagnoses, telehealth by video and by telephone, and patients with a second or third coverage:
+Medicaid behind a commercial plan, a spouse's plan) and ``authorizations.csv``; creates the
+database (``var/edi.db``); imports both files; then runs nights, three days apart from ``--as-of``
+on: the nightly run (secondary and tertiary claims for what earlier payers left, code, scrub, 837P
+and 270s into ``var/mailbox/inbound``, download, post), then the clearinghouse simulator answering
+as every payer of the chain (999, 277CA, 835, 271), until a night has nothing to send or post (at
+most :data:`MAX_NIGHTS`); and prints what happened, with the money by payer sequence (primary,
+secondary, tertiary) and what the secondary and tertiary payers recovered.
 
 The sample's dates are moved so that the last sessions fall a few days before ``--as-of`` (all
 in one calendar year, so that the visit limits show). Running the demo again in the same folder
@@ -33,16 +37,20 @@ from sqlalchemy import select
 from edi import codes
 from models import Adjustment, Claim, Eligibility, File
 from pipelines.config import Config, load_config
+from pipelines.rules.cob import patient_balance
 from pipelines.rules.money import money
-from pipelines.simulator import payer_rules_from_config, simulate_mailbox
+from pipelines.simulator import SimResult, payer_rules_from_config, simulate_mailbox
 from pipelines.usecases.uow import UnitOfWork
 
-__all__ = ["DATA_DIR", "HOLD_REASONS", "MARKER", "render_summary", "run_demo", "summarize"]
+__all__ = ["DATA_DIR", "HOLD_REASONS", "MARKER", "MAX_NIGHTS", "render_summary", "run_demo", "summarize"]
 
 DATA_DIR = Path(__file__).parent
 ANCHOR = date(2026, 6, 1)  # the "today" the sample files were written for
 ZERO = Decimal("0.00")
 MARKER = ".edi-demo"  # marks a folder the demo may wipe and rebuild
+NIGHTS_APART = timedelta(days=3)  # the clearinghouse answers between two nights
+MAX_NIGHTS = 8  # primary, secondary and tertiary claims each need two nights; the last finds nothing to do
+SEQUENCES = (("P", "primary"), ("S", "secondary"), ("T", "tertiary"))
 
 HOLD_REASONS = {
     "MEMBER_ID_MISSING": "no member id on the encounter",
@@ -65,12 +73,18 @@ HOLD_REASONS = {
 
 # What the payers behind the simulated clearinghouse do, by the config's payer id: fee schedules
 # and copays, and two things the practice does not know: BCBS allows 4 psychotherapy visits a year,
-# and Aetna never approved AUTH-500.
+# and Aetna never approved AUTH-500. Behind another payer, Medicaid (the payer of last resort) pays
+# all the patient was left, the others part of it, and each now and then denies a claim it thinks
+# another payer should pay first (CO 22); now and then a payer forwards a claim to the next payer
+# itself (a crossover).
+_COB = {"cob_denial_rate": 0.03}
 SIMULATED_PAYERS: dict[str, dict[str, Any]] = {
-    "AETNA": {"allowed_share": Decimal("0.72"), "copay": Decimal("25.00"), "necessity_denial_rate": 0.06},
-    "MEDICAID": {"allowed_share": Decimal("0.55"), "copay": ZERO, "insurance_type": "MC"},
+    "AETNA": {"allowed_share": Decimal("0.72"), "copay": Decimal("25.00"), "necessity_denial_rate": 0.06,
+              "crossover_rate": 0.3, "cob_share": Decimal("0.80"), **_COB},
+    "MEDICAID": {"allowed_share": Decimal("0.55"), "copay": ZERO, "insurance_type": "MC",
+                 "cob_share": Decimal("1.00"), **_COB},
     "BCBS": {"allowed_share": Decimal("0.80"), "copay": ZERO, "coinsurance": Decimal("0.20"),
-             "visit_limit_per_year": 4},
+             "visit_limit_per_year": 4, "cob_share": Decimal("0.75"), **_COB},
 }
 UNAPPROVED_AUTHS = frozenset({"AUTH-500"})
 
@@ -140,13 +154,15 @@ def summarize(uow: UnitOfWork) -> dict[str, Any]:
         files = list(session.execute(select(File.direction, File.kind, File.state)))
     status = Counter(c.status for c in claims)
     held = [c for c in claims if c.status in ("held", "ready")]
-    sent = [c for c in claims if c.status not in ("held", "ready")]
+    # a next leg the previous payer forwarded itself: no 837P of ours, the next payer answers it
+    crossed = [c for c in claims if c.payer_sequence != "P" and c.file_id is None and c.status not in ("held", "ready")]
+    sent = [c for c in claims if c.status not in ("held", "ready") and (c.payer_sequence == "P" or c.file_id is not None)]
     reasons = Counter(r for c in held for r in c.hold_reasons)
     rejected = [c for c in claims if c.status == "rejected"]
     denial_lines: Counter[tuple[str, str]] = Counter()
     denial_amount: dict[tuple[str, str], Decimal] = {}
     for group, reason, amount in adjustments:
-        if group == "PR" or (group == "CO" and reason == "45"):
+        if group == "PR" or (group, reason) in (("CO", "45"), ("OA", "23")):  # OA 23: the earlier payers' share
             continue
         denial_lines[(group, reason)] += 1
         denial_amount[(group, reason)] = denial_amount.get((group, reason), ZERO) + amount
@@ -157,11 +173,21 @@ def summarize(uow: UnitOfWork) -> dict[str, Any]:
     latest: dict[tuple[str, str], Eligibility] = {}
     for e in sorted(eligibility, key=lambda e: e.id):
         latest[(e.patient_id, e.payer_id)] = e
+    chains: dict[str, list[tuple[int, str, str, Decimal]]] = {}
+    for c in claims:
+        chains.setdefault(c.encounter_id, []).append((c.id, c.payer_sequence, c.status, c.patient_responsibility))
+    by_sequence = {label: {"claims": sum(1 for c in claims if c.payer_sequence == seq),
+                           "sent": sum(1 for c in sent if c.payer_sequence == seq),
+                           "crossed_over": sum(1 for c in crossed if c.payer_sequence == seq),
+                           "billed": money(sum((c.billed for c in sent if c.payer_sequence == seq), ZERO)),
+                           "paid": money(sum((c.paid for c in claims if c.payer_sequence == seq), ZERO))}
+                   for seq, label in SEQUENCES}
     return {
         "claims": {
             "coded": len(claims),
             "held": len(held),
             "sent": len(sent),
+            "crossed_over": len(crossed),
             "accepted": sum(1 for c in sent if c.status not in ("rejected", "submitted")),
             "rejected": len(rejected),
             "awaiting_payment": status.get("accepted", 0),
@@ -177,10 +203,14 @@ def summarize(uow: UnitOfWork) -> dict[str, Any]:
         "dollars": {
             "billed": money(sum((c.billed for c in sent), ZERO)),
             "paid": money(sum((c.paid for c in claims), ZERO)),
-            "patient_responsibility": money(sum((c.patient_responsibility for c in claims), ZERO)),
+            # what patients owe after the last payer of each encounter's chain that adjudicated
+            "patient_responsibility": money(sum((patient_balance(legs) for legs in chains.values()), ZERO)),
             "denied": money(sum((denial_amount.values()), ZERO)),
             "held": money(sum((c.billed for c in held), ZERO)),
+            "recovered_from_secondary": by_sequence["secondary"]["paid"],
+            "recovered_from_tertiary": by_sequence["tertiary"]["paid"],
         },
+        "by_payer_sequence": by_sequence,
         "eligibility": {"checked": len(latest), "active": sum(1 for e in latest.values() if e.active),
                         "inactive": sum(1 for e in latest.values() if e.active is False)},
         "files": {"sent": sum(1 for d, _k, _s in files if d == "out"),
@@ -188,6 +218,22 @@ def summarize(uow: UnitOfWork) -> dict[str, Any]:
                   "failed": sum(1 for _d, _k, s in files if s == "failed"),
                   "by_kind": dict(sorted(Counter(f"{d}:{k}" for d, k, _s in files).items()))},
     }
+
+
+def _moved(steps: list[Any]) -> bool:
+    """Whether a nightly run uploaded or took in any file (else the next one has nothing new to do)."""
+    counts = {s.name: s.counts or {} for s in steps}
+    return bool(counts.get("upload", {}).get("uploaded") or counts.get("ingest", {}).get("files_processed")
+                or counts.get("ingest", {}).get("files_failed"))
+
+
+def _simulated(sims: list[SimResult]) -> dict[str, Any]:
+    """The simulator passes of the demo as one: files answered and written, counts summed."""
+    counts: Counter[str] = Counter()
+    for sim in sims:
+        counts.update(sim.counts)
+    return {"passes": len(sims), "answered": [n for sim in sims for n in sim.answered],
+            "written": [n for sim in sims for n in sim.written], "counts": dict(sorted(counts.items()))}
 
 
 def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any = None,
@@ -210,25 +256,30 @@ def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any
         imported = import_encounters(config, uow, encounters)
         imported_auths = import_authorizations(config, uow, auths)
 
-        def step(run: int) -> Any:
+        def step(night: int, day: date) -> Any:
             def report(name: str, info: dict[str, Any]) -> None:
                 if progress:
-                    out.write(f"  run {run}: {name:<12} {info['status']}\n")
+                    out.write(f"  night {night} ({day}): {name:<12} {info['status']}\n")
                     out.flush()
             return report
 
-        runs = []
-        run, steps = nightly_run(config, uow, as_of=as_of, on_step=step(1))
-        runs.append((run, steps))
         t = config.transport
         payers = payer_rules_from_config(config, {
             pid: {**rules, "known_auths": _known_auths(auths)} for pid, rules in SIMULATED_PAYERS.items()})
-        sim = simulate_mailbox(Path(t.url.removeprefix("local:")), upload_dir=t.upload_dir,
-                               download_dir=t.download_dir, seed=seed, as_of=as_of, payers=payers)
-        if progress:
-            out.write(f"  simulator: answered {len(sim.answered)} file(s) with {len(sim.written)}\n")
-        run, steps = nightly_run(config, uow, as_of=as_of, on_step=step(2))
-        runs.append((run, steps))
+        runs: list[tuple[Any, list[Any], date]] = []
+        sims: list[SimResult] = []
+        day = as_of
+        for night in range(1, MAX_NIGHTS + 1):
+            run, steps = nightly_run(config, uow, as_of=day, on_step=step(night, day))
+            runs.append((run, steps, day))
+            if night > 1 and not _moved(steps):
+                break  # nothing sent, nothing posted: no claim is waiting for a payer
+            sim = simulate_mailbox(Path(t.url.removeprefix("local:")), upload_dir=t.upload_dir,
+                                   download_dir=t.download_dir, seed=seed, as_of=day, payers=payers)
+            sims.append(sim)
+            if progress:
+                out.write(f"  simulator ({day}): answered {len(sim.answered)} file(s) with {len(sim.written)}\n")
+            day += NIGHTS_APART
         summary = summarize(uow)
     finally:
         uow.close()
@@ -237,10 +288,10 @@ def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any
         "imported": {"encounters": imported.inserted + imported.replaced, "encounters_refused": len(imported.errors),
                      "authorizations": imported_auths.inserted + imported_auths.replaced},
         **summary,
-        "simulator": sim.as_dict(),
-        "runs": [{"run_id": r.id, "status": r.status,
+        "simulator": _simulated(sims),
+        "runs": [{"run_id": r.id, "as_of": day.isoformat(), "status": r.status,
                   "steps": [{"name": s.name, "status": s.status, "error": s.error} for s in steps]}
-                 for r, steps in runs],
+                 for r, steps, day in runs],
         "next": [f"cd {folder}", "edi claims list", "edi denials list", "edi report"],
     }
 
@@ -267,6 +318,22 @@ def edi_command() -> str:
     return f"{sys.executable} -m pipelines.cli"
 
 
+def _by_sequence(s: dict[str, Any]) -> list[str]:
+    """The money by payer sequence and what the payers after the primary recovered."""
+    seq, d = s["by_payer_sequence"], s["dollars"]
+    if not seq["secondary"]["claims"]:
+        return []
+    out = ["", "By payer in the chain:"]
+    for label, x in seq.items():
+        crossed = f" + {x['crossed_over']} crossed over" if x["crossed_over"] else ""
+        out.append(f"  {label:<10} {x['claims']:>4} claims ({x['sent']} sent{crossed}), billed {_usd(x['billed'])}, "
+                   f"paid {_usd(x['paid'])}")
+    out.append(f"  recovered from secondary payers: {_usd(d['recovered_from_secondary'])}")
+    if seq["tertiary"]["claims"]:
+        out.append(f"  recovered from tertiary payers: {_usd(d['recovered_from_tertiary'])}")
+    return out
+
+
 def render_summary(s: dict[str, Any]) -> str:
     """The demo's summary as text for a person."""
     c, d = s["claims"], s["dollars"]
@@ -276,13 +343,16 @@ def render_summary(s: dict[str, Any]) -> str:
     rows = [("claims coded", c["coded"], ""),
             ("held", c["held"], "not sent: fix the data and the next run sends them")]
     rows += [(f"  {reason}", n, HOLD_REASONS.get(reason, "")) for reason, n in s["hold_reasons"].items()]
-    rows += [("sent", c["sent"], f"837P to the clearinghouse ({_usd(d['billed'])})"),
-             ("rejected", c["rejected"], "refused by the clearinghouse or payer front end (999/277CA)"),
+    rows.append(("sent", c["sent"], f"837P to the clearinghouse ({_usd(d['billed'])})"))
+    if c["crossed_over"]:
+        rows.append(("crossed over", c["crossed_over"], "forwarded by the previous payer to the next (no 837P of ours)"))
+    rows += [("rejected", c["rejected"], "refused by the clearinghouse or payer front end (999/277CA)"),
              ("accepted", c["accepted"], "taken into adjudication (277CA)"),
              ("paid", c["paid"], ""),
              ("denied", c["denied"], "nothing paid"),
              ("patient owes all", c["patient_responsibility"],
-              f"claims the patient owes in full (patient share over all claims: {_usd(d['patient_responsibility'])})"),
+              f"claims the patient owes in full (patients owe {_usd(d['patient_responsibility'])} after the "
+              "last payer)"),
              ("awaiting payment", c["awaiting_payment"], "")]
     if c["not_acknowledged"]:
         rows.append(("not acknowledged", c["not_acknowledged"], "no 999/277CA yet"))
@@ -293,12 +363,13 @@ def render_summary(s: dict[str, Any]) -> str:
         for r in s["rejections"]:
             lines += _wrapped(f"  {r['claim_id']}  ", r["reason"] or "")
     if s["denials"]:
-        lines += ["", "Denials and adjustments by CARC (line adjustments other than CO 45 and PR):"]
+        lines += ["", "Denials and adjustments by CARC (line adjustments other than CO 45, OA 23 and PR):"]
         for x in s["denials"]:
             lines += _wrapped(f"  {x['group']} {x['reason']:<4} {x['adjustments']:>3} x  {_usd(x['amount']):>10}  ",
                               x["description"] or "")
     lines += ["", f"Dollars: billed {_usd(d['billed'])}, paid {_usd(d['paid'])}, patient responsibility "
                   f"{_usd(d['patient_responsibility'])}, denied {_usd(d['denied'])}, held back {_usd(d['held'])}"]
+    lines += _by_sequence(s)
     e = s["eligibility"]
     if e["checked"]:
         lines.append(f"Eligibility: {e['checked']} patient/payer pairs checked, {e['active']} active, "

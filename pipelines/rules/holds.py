@@ -57,6 +57,11 @@ MEANINGS: dict[str, str] = {
     "DUPLICATE_SESSION": "another individual psychotherapy session was billed for the same patient and day",
     "TIMELY_FILING_EXPIRED": "the payer's timely-filing deadline has passed",
     "ELIGIBILITY_INACTIVE": "the payer reports the patient's coverage inactive on the date of service",
+    "COB_UNBALANCED": "an earlier payer's amounts on this secondary/tertiary claim do not add up to the line "
+                      "charges (charge = paid + adjustments), so its other-payer loops cannot be sent; review that "
+                      "payer's 835 (a correction or reversal may be on its way)",
+    "PRIOR_PAYER_REVERSED": "the previous payer reversed its payment; wait for its corrected 835 before billing "
+                            "this payer",
 }
 
 

@@ -34,25 +34,30 @@ class AtRisk:
 def select_at_risk(session: Session, config: Config, *, as_of: date, within_days: int = filing.DEFAULT_WITHIN_DAYS,
                    limit_per_payer: int | None = None) -> AtRisk:
     """The at-risk claims as of ``as_of``: not adjudicated (held, ready, rejected, or denied with an
-    open correct-and-resubmit item) with a deadline from ``as_of`` to ``as_of + within_days``."""
+    open correct-and-resubmit item) with a deadline from ``as_of`` to ``as_of + within_days``.
+
+    The deadline counts from the date of service, or for a next-payer leg from the previous payer's
+    835 date (``prior_payment_date``, CONTRACT section 8)."""
     awaiting_correction = exists().where(Denial.claim_pk == Claim.id, Denial.state == "open",
                                          Denial.action == "correct_and_resubmit")
     denied = ClaimStatus.DENIED.value
     status_ok = or_(Claim.status.in_(sorted(s.value for s in filing.AT_RISK_STATUSES if s.value != denied)),
                     and_(Claim.status == denied, awaiting_correction))
     result = AtRisk(within_days)
+    start = func.coalesce(Claim.prior_payment_date, Claim.date_of_service)  # when the filing clock started
     for payer in sorted(config.payers.values(), key=lambda p: p.id):
         first, last = filing.service_window(as_of, payer.timely_filing_days, within_days=within_days)
-        cond = and_(Claim.payer_id == payer.id, status_ok, Claim.date_of_service.between(first, last))
+        cond = and_(Claim.payer_id == payer.id, status_ok, start.between(first, last))
         n, amt = session.execute(select(func.count(Claim.id), func.sum(Claim.billed)).where(cond)).one()
         if not n:
             continue
         result.by_payer.append({"payer_id": payer.id, "name": payer.name, "claims": n, "dollars": money(amt)})
-        stmt = (select(Claim.claim_id, Claim.status, Claim.date_of_service, Claim.billed, Claim.hold_reasons)
-                .where(cond).order_by(Claim.date_of_service, Claim.claim_id))
-        for cid, status, dos, billed, holds in session.execute(
+        stmt = (select(Claim.claim_id, Claim.status, Claim.date_of_service, Claim.billed, Claim.hold_reasons,
+                       Claim.prior_payment_date)
+                .where(cond).order_by(start, Claim.claim_id))
+        for cid, status, dos, billed, holds, prior_date in session.execute(
                 stmt if limit_per_payer is None else stmt.limit(limit_per_payer)):
-            due = filing.deadline(dos, payer.timely_filing_days)
+            due = filing.deadline(dos, payer.timely_filing_days, previous_payment_date=prior_date)
             result.claims.append({"claim_id": cid, "payer_id": payer.id, "status": status,
                                   "date_of_service": dos.isoformat(), "deadline": due.isoformat(),
                                   "days_left": filing.days_left(due, as_of), "billed": money(billed),

@@ -63,7 +63,7 @@ def _requests(config: Config, due: Sequence[tuple[Claim, Encounter]], result: In
     """The 276 request of each claim due; one the builder refuses is skipped (``result.skipped``)."""
     ready: list[tuple[Claim, StatusRequest276]] = []
     for claim, enc in due:
-        subscriber, patient = x12_people(enc)
+        subscriber, patient = x12_people(enc, claim.payer_sequence or "P")  # the coverage of this claim's payer
         r = StatusRequest276(claim_id=claim.claim_id, payer=x12_payer(config.payer(claim.payer_id)),
                              subscriber=subscriber, total_charge=claim.billed,
                              service_from=claim.date_of_service, service_to=claim.date_of_service,

@@ -7,8 +7,14 @@ Every encounter with no submitted claim is coded and scrubbed again at each subm
 data and newly loaded authorizations apply. Its claim keeps its CLM01 (``C`` + 6 digits from the
 ``claim`` counter) and, line by line, its line item control numbers (``L`` + 6 digits from the
 ``line`` counter). The cross-encounter rules see as history the patients' encounters already
-submitted (claims not held, ready, rejected, void or reversed). Work is done in bulk: a few
-queries load everything needed and claims and lines are written with executemany statements.
+submitted (claims not held, ready, rejected, void or reversed).
+
+Work is done in bulk and in chunks, so that time and memory grow with the work, not faster: the
+pending encounters are taken a few thousand at a time by date of service (whole dates, in date and
+encounter_id order - the order CLM01s and line control numbers are given in), each chunk with the
+history of its patients up to its last date, and the scrubber's counts of the new claims carry from
+one chunk to the next (:class:`pipelines.rules.scrub.Tally`). Claims and lines are written with COPY on PostgreSQL and
+executemany statements on SQLite.
 
 Choices where the contract is silent:
 
@@ -21,12 +27,12 @@ Choices where the contract is silent:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import Authorization, Claim, ClaimLine, Encounter, utcnow
@@ -35,7 +41,7 @@ from pipelines.logs import get_logger
 from pipelines.rules import coding, scrub
 from pipelines.rules.lifecycle import ADJUDICATED, UNSENT, ClaimStatus, Event, transition
 from pipelines.rules.money import ZERO
-from pipelines.usecases.bulk import chunks, insert_rows, is_pg, new_ids, update_rows
+from pipelines.usecases.bulk import chunks, copy_rows, in_list, is_pg, new_ids, read_columns, update_rows
 from pipelines.usecases.eligibility import eligibility_on_file
 from pipelines.usecases.ledger import next_control
 
@@ -49,6 +55,8 @@ S = ClaimStatus
 # stands (a rejected, void or reversed claim does not).
 _HISTORY = frozenset({S.SUBMITTED, S.ACCEPTED, *ADJUDICATED, S.CROSSED_OVER})
 _CODED = {True: Event.CODED_HELD, False: Event.CODED_READY}
+CODE_CHUNK = 10000
+"""Pending encounters coded per chunk (rounded up to a whole date of service)."""
 
 
 def payer_rules(config: Config) -> dict[str, coding.PayerRules]:
@@ -79,26 +87,39 @@ class _Unsent:
 
     claims: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # encounter -> (pk, claim_id, status)
     lcns: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # claim pk -> line numbers
+    pks: list[int] = field(default_factory=list)  # every unsent claim of these encounters
 
     def kept_lines(self, encounter_id: str) -> list[str]:
         found = self.claims.get(encounter_id)
         return self.lcns.get(found[0], []) if found else []
 
 
-def _history(session: Session, patients: Select[Any]) -> list[tuple[coding.Session, coding.CodedClaim]]:
-    """Encounters of these patients already submitted, with the codes of their newest claim."""
+def _session_columns() -> list[Any]:
+    """The Encounter columns :func:`pipelines.rules.coding.session_of` reads (JSON parsed once per text)."""
+    wanted = {f.name for f in fields(coding.Session)}
+    return [c for c in read_columns(Encounter.__table__) if c.name in wanted]
+
+
+def _history(session: Session, patients: Collection[str], through: date
+             ) -> list[tuple[coding.Session, coding.CodedClaim]]:
+    """Encounters of these patients already submitted, up to ``through``, with the codes of their newest claim."""
     enc = Encounter.__table__
-    rows = session.execute(
-        select(enc, Claim.id.label("claim_pk"), Claim.place_of_service.label("claim_pos"))
-        .join(Claim, Claim.encounter_id == enc.c.encounter_id)
-        .where(Claim.status.in_(sorted(_HISTORY)), enc.c.patient_id.in_(patients))
-        .order_by(Claim.id)).all()
+    pg = is_pg(session)
+    rows: list[Any] = []
+    for chunk in chunks(sorted(patients), 20000):
+        rows += session.execute(
+            select(*_session_columns(), Claim.id.label("claim_pk"), Claim.place_of_service.label("claim_pos"))
+            .join(Claim, Claim.encounter_id == enc.c.encounter_id)
+            .where(Claim.status.in_(sorted(_HISTORY)), in_list(enc.c.patient_id, chunk, pg),
+                   enc.c.date_of_service <= through)
+            .order_by(Claim.id)).all()
+    rows.sort(key=lambda h: h.claim_pk)
     procedures: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for pk, proc, units in session.execute(
-            select(ClaimLine.claim_pk, ClaimLine.procedure, ClaimLine.units)
-            .join(Claim, Claim.id == ClaimLine.claim_pk).join(Encounter, Encounter.encounter_id == Claim.encounter_id)
-            .where(Claim.status.in_(sorted(_HISTORY)), Encounter.patient_id.in_(patients))):
-        procedures[pk].append((proc, units))
+    for chunk in chunks([h.claim_pk for h in rows], 20000):
+        for pk, proc, units in session.execute(
+                select(ClaimLine.claim_pk, ClaimLine.procedure, ClaimLine.units)
+                .where(in_list(ClaimLine.claim_pk, chunk, pg)).order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
+            procedures[pk].append((proc, units))
     by_encounter: dict[str, tuple[coding.Session, coding.CodedClaim]] = {}
     for h in rows:
         s = coding.session_of(h)
@@ -117,20 +138,23 @@ def _authorizations(session: Session, patients: Select[Any]) -> dict[str, scrub.
                                  .order_by(Authorization.imported_at, Authorization.id))}
 
 
-def _unsent(session: Session, pending: Select[Any]) -> tuple[_Unsent, Select[Any]]:
-    """The unsent claims of the pending encounters, and a query of their primary keys."""
+def _unsent(session: Session, encounter_ids: Sequence[str]) -> _Unsent:
+    """The unsent claims of these encounters (with their line control numbers)."""
     found = _Unsent()
-    for pk, claim_id, encounter_id, status in session.execute(
-            select(Claim.id, Claim.claim_id, Claim.encounter_id, Claim.status)
-            .where(Claim.status.in_(sorted(UNSENT)), Claim.encounter_id.in_(pending))
-            .order_by(Claim.id)):
-        found.claims.setdefault(encounter_id, (pk, claim_id, status))
-    pks = select(Claim.id).where(Claim.status.in_(sorted(UNSENT)), Claim.encounter_id.in_(pending))
-    for pk, lcn in session.execute(select(ClaimLine.claim_pk, ClaimLine.line_control_number)
-                                   .where(ClaimLine.claim_pk.in_(pks))
-                                   .order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
-        found.lcns[pk].append(lcn)
-    return found, pks
+    pg = is_pg(session)
+    for chunk in chunks(encounter_ids, 20000):
+        for pk, claim_id, encounter_id, status in session.execute(
+                select(Claim.id, Claim.claim_id, Claim.encounter_id, Claim.status)
+                .where(in_list(Claim.encounter_id, chunk, pg), Claim.status.in_(sorted(UNSENT)))
+                .order_by(Claim.id)):
+            found.claims.setdefault(encounter_id, (pk, claim_id, status))
+            found.pks.append(pk)
+    for chunk in chunks(found.pks, 20000):
+        for pk, lcn in session.execute(select(ClaimLine.claim_pk, ClaimLine.line_control_number)
+                                       .where(in_list(ClaimLine.claim_pk, chunk, pg))
+                                       .order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
+            found.lcns[pk].append(lcn)
+    return found
 
 
 # ------------------------------------------------------------------------------------------------
@@ -216,20 +240,22 @@ def _rows(coded: Sequence[tuple[coding.Session, coding.CodedClaim]], holds: Mapp
     return out
 
 
-def _store(session: Session, rows: _Rows, unsent: _Unsent, unsent_pks: Select[Any]) -> None:
-    """Old lines out, claims updated or inserted, lines in (unnest arrays on PostgreSQL)."""
-    session.execute(delete(ClaimLine).where(ClaimLine.claim_pk.in_(unsent_pks)),
-                    execution_options={"synchronize_session": False})
-    pk_of = {enc_id: pk for enc_id, (pk, _, _) in unsent.claims.items()}
+def _store(session: Session, rows: _Rows, unsent: _Unsent) -> None:
+    """Old lines out, claims updated or inserted, lines in (COPY on PostgreSQL)."""
     pg = is_pg(session)
-    if pg:  # unnest-array statements: short SQL text whatever the batch size
+    for chunk in chunks(unsent.pks, 20000):
+        session.execute(delete(ClaimLine).where(in_list(ClaimLine.claim_pk, chunk, pg)),
+                        execution_options={"synchronize_session": False})
+    pk_of = {enc_id: pk for enc_id, (pk, _, _) in unsent.claims.items()}
+    if pg:
         if rows.updates:
             update_rows(session, Claim, rows.updates, [k for k in rows.updates[0] if k != "id"])
         if rows.inserts:
             for ins, pk in zip(rows.inserts, new_ids(session, Claim, len(rows.inserts)), strict=True):
                 ins["id"] = pk
                 pk_of[str(ins["encounter_id"])] = pk
-            insert_rows(session, Claim, rows.inserts)
+            cols = list(rows.inserts[0])
+            copy_rows(session, Claim, cols, [[r[c] for c in cols] for r in rows.inserts])
     else:
         for chunk in chunks(rows.updates):
             session.execute(update(Claim), list(chunk))
@@ -238,8 +264,9 @@ def _store(session: Session, rows: _Rows, unsent: _Unsent, unsent_pks: Select[An
                     insert(cast(Table, Claim.__table__)).returning(Claim.id, Claim.encounter_id), list(chunk)):
                 pk_of[encounter_id] = pk
     all_lines = [ln | {"claim_pk": pk_of[enc_id]} for enc_id, lines in rows.lines.items() for ln in lines]
-    if pg:
-        insert_rows(session, ClaimLine, all_lines)
+    if pg and all_lines:
+        cols = list(all_lines[0])
+        copy_rows(session, ClaimLine, cols, [[r[c] for c in cols] for r in all_lines])
     else:
         for chunk in chunks(all_lines):
             session.execute(insert(cast(Table, ClaimLine.__table__)), list(chunk))
@@ -250,42 +277,87 @@ def _store(session: Session, rows: _Rows, unsent: _Unsent, unsent_pks: Select[An
 # ------------------------------------------------------------------------------------------------
 
 
-def code_and_scrub(config: Config, session: Session, *, as_of: date) -> dict[str, Any]:
-    """Code and scrub every encounter with no submitted claim; store its claim held or ready.
-
-    Runs in the caller's transaction. Returns counts: ``coded``, ``ready``, ``held``,
-    ``hold_reasons`` {reason: claims}.
-    """
+def _date_ranges(session: Session, pending: ColumnElement[bool]) -> list[tuple[date, date]]:
+    """The pending encounters' dates of service cut into ranges of about CODE_CHUNK encounters."""
     enc = Encounter.__table__
-    sent = exists().where(Claim.encounter_id == Encounter.encounter_id, settled())
-    pending_rows = session.execute(select(enc).where(~sent).order_by(enc.c.date_of_service,
-                                                                     enc.c.encounter_id)).all()
-    counts: dict[str, Any] = {"coded": 0, "ready": 0, "held": 0, "hold_reasons": {}}
-    if not pending_rows:
-        return counts
-    patients = select(Encounter.patient_id).where(~sent).distinct()
-    payers = payer_rules(config)
-    unsent, unsent_pks = _unsent(session, select(Encounter.encounter_id).where(~sent))
+    ranges: list[tuple[date, date]] = []
+    first: date | None = None
+    n = 0
+    for day, count in session.execute(select(enc.c.date_of_service, func.count()).where(pending)
+                                      .group_by(enc.c.date_of_service).order_by(enc.c.date_of_service)):
+        if first is None:
+            first, n = day, 0
+            ranges.append((day, day))
+        n += count
+        ranges[-1] = (first, day)
+        if n >= CODE_CHUNK:
+            first = None
+    return ranges
 
-    coded, invalid = _code(pending_rows, payers, config.fees)
+
+@dataclass
+class _Totals:
+    coded: int = 0
+    held: int = 0
+    inserted: int = 0
+    recoded: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def _code_chunk(config: Config, session: Session, *, as_of: date, rows: Sequence[Any], unsent: _Unsent,
+                authorizations: Mapping[str, scrub.Authorization], patients: Select[Any],
+                history: list[tuple[coding.Session, coding.CodedClaim]], tally: scrub.Tally,
+                totals: _Totals) -> None:
+    """Code, scrub and store one chunk of pending encounters (whole dates, in date/id order)."""
+    payers = payer_rules(config)
+    coded, invalid = _code(rows, payers, config.fees)
     holds = scrub.scrub([(s, c) for s, c in coded if s.encounter_id not in invalid], payers=payers,
-                        authorizations=_authorizations(session, patients),
-                        eligibility=eligibility_on_file(session, patients),
-                        billing_npi=config.practice.billing_npi, as_of=as_of, history=_history(session, patients))
+                        authorizations=authorizations, eligibility=eligibility_on_file(session, patients),
+                        billing_npi=config.practice.billing_npi, as_of=as_of, history=history, tally=tally)
     holds.update((encounter_id, (DATA_INVALID,)) for encounter_id in invalid)
 
     n_lines = sum(max(0, len(c.lines) - len(unsent.kept_lines(s.encounter_id))) for s, c in coded)
     numbers = _Numbers(session, config.clearinghouse.submitter_id,
                        sum(1 for s, _ in coded if s.encounter_id not in unsent.claims), n_lines)
-    rows = _rows(coded, holds, invalid, unsent, numbers)
-    _store(session, rows, unsent, unsent_pks)
+    out = _rows(coded, holds, invalid, unsent, numbers)
+    _store(session, out, unsent)
 
-    reasons = Counter(r for s, _ in coded for r in holds.get(s.encounter_id, ()))
+    totals.reasons.update(r for s, _ in coded for r in holds.get(s.encounter_id, ()))
     held = sum(1 for s, _ in coded if holds.get(s.encounter_id))
-    counts.update(coded=len(coded), ready=len(coded) - held, held=held,
-                  hold_reasons={r: reasons[r] for r in (*scrub.HOLD_ORDER, DATA_INVALID) if reasons[r]})
+    totals.coded += len(coded)
+    totals.held += held
+    totals.inserted += len(out.inserts)
+    totals.recoded += len(out.updates)
     for encounter_id in invalid:
         log.warning("encounter_not_codable", encounter_id=encounter_id)
-    log.info("claims_coded", coded=len(coded), ready=counts["ready"], held=held,
-             new_claims=len(rows.inserts), recoded=len(rows.updates))
+
+
+def code_and_scrub(config: Config, session: Session, *, as_of: date) -> dict[str, Any]:
+    """Code and scrub every encounter with no submitted claim; store its claim held or ready.
+
+    Runs in the caller's transaction, chunk by chunk (see the module docstring). Returns counts:
+    ``coded``, ``ready``, ``held``, ``hold_reasons`` {reason: claims}.
+    """
+    enc = Encounter.__table__
+    pending = ~exists().where(Claim.encounter_id == Encounter.encounter_id, settled())
+    counts: dict[str, Any] = {"coded": 0, "ready": 0, "held": 0, "hold_reasons": {}}
+    ranges = _date_ranges(session, pending)
+    if not ranges:
+        return counts
+    authorizations = _authorizations(session, select(Encounter.patient_id).where(pending).distinct())
+    tally = scrub.Tally()
+    totals = _Totals()
+    for first, last in ranges:
+        in_chunk = and_(pending, enc.c.date_of_service >= first, enc.c.date_of_service <= last)
+        rows = session.execute(select(*_session_columns()).where(in_chunk)
+                               .order_by(enc.c.date_of_service, enc.c.encounter_id)).all()
+        _code_chunk(config, session, as_of=as_of, rows=rows,
+                    unsent=_unsent(session, [r.encounter_id for r in rows]),
+                    authorizations=authorizations, patients=select(Encounter.patient_id).where(in_chunk).distinct(),
+                    history=_history(session, {r.patient_id for r in rows}, last), tally=tally, totals=totals)
+
+    counts.update(coded=totals.coded, ready=totals.coded - totals.held, held=totals.held,
+                  hold_reasons={r: totals.reasons[r] for r in (*scrub.HOLD_ORDER, DATA_INVALID) if totals.reasons[r]})
+    log.info("claims_coded", coded=totals.coded, ready=counts["ready"], held=totals.held,
+             new_claims=totals.inserted, recoded=totals.recoded)
     return counts

@@ -37,6 +37,7 @@ from pipelines.usecases.audit import record_audit
 from pipelines.usecases.claims import payer_rules
 from pipelines.usecases.codes import describe_many
 from pipelines.usecases.ledger import next_control
+from pipelines.usecases.legs import prior_adjudications
 from pipelines.usecases.outbound import allocate_controls, upload_pending, write_outbound
 from pipelines.usecases.submit import build_claim_batch
 from pipelines.usecases.uow import UnitOfWork
@@ -143,12 +144,16 @@ def _replacement(s: Session, config: Config, original: Claim, enc: Encounter, co
     submitter = config.clearinghouse.submitter_id
     new_id = f"C{next_control(s, submitter, 'claim'):06d}"
     first_line = next_control(s, submitter, "line", len(coded.lines))
-    return Claim(
-        claim_id=new_id, encounter_id=enc.encounter_id, patient_id=enc.patient_id, payer_id=enc.payer_id,
+    return Claim(  # a secondary/tertiary leg is replaced as the same leg (its payer, sequence and prior leg)
+        claim_id=new_id, encounter_id=enc.encounter_id, patient_id=enc.patient_id,
+        payer_id=enc.payer_id if original.payer_sequence == "P" else original.payer_id,
+        payer_sequence=original.payer_sequence, prior_claim_id=original.prior_claim_id,
+        prior_payment_date=original.prior_payment_date,
         status=transition(None, Event.REPLACEMENT_SENT, claim_id=new_id).value, hold_reasons=[],
         warnings=list(coded.warnings), frequency_code="7",
         place_of_service=coded.place_of_service, date_of_service=enc.date_of_service,
-        diagnoses=list(coded.diagnoses), authorization_number=enc.authorization_number,
+        diagnoses=list(coded.diagnoses),
+        authorization_number=enc.authorization_number if original.payer_sequence == "P" else None,
         billed=sum((ln.charge for ln in coded.lines), ZERO),
         payer_claim_number=original.payer_claim_number, original_claim_id=original.claim_id,
         created_at=now, updated_at=now, submitted_at=now,
@@ -163,7 +168,8 @@ def _write_file(s: Session, config: Config, claim: Claim, enc: Encounter, payer_
     """The replacement's own 837P, recorded in the ledger (``built``); the claim gets its file and ST02."""
     controls = allocate_controls(s, config.clearinghouse.submitter_id)
     batch = build_claim_batch(config, [claim], {enc.encounter_id: enc}, batch_reference=f"{controls.isa:09d}",
-                              payer_claim_numbers={claim.claim_id: payer_claim_number})
+                              payer_claim_numbers={claim.claim_id: payer_claim_number},
+                              priors=prior_adjudications(s, [claim]))
     text = build_837p(batch, envelope=controls.envelope(created=now, usage=config.clearinghouse.usage))
     st = controls.st_control()
     f = write_outbound(config, s, kind="837P", text=text, controls=controls, st_controls=[("837", st)])

@@ -96,16 +96,21 @@ def x12_payer(pc: PayerConfig) -> Payer:
     return Payer(name=pc.name, payer_id=pc.payer_id, claim_filing_indicator=pc.claim_filing_indicator)
 
 
-def x12_people(enc: Encounter) -> tuple[Subscriber, Patient | None]:
-    """The subscriber, and the patient when not the subscriber, as the 270/276 builders take them."""
-    if enc.relationship.strip().lower() == "self":
-        return Subscriber(enc.patient_last_name, enc.patient_first_name, enc.member_id, enc.patient_dob,
+def x12_people(enc: Encounter, sequence: str = "P") -> tuple[Subscriber, Patient | None]:
+    """The subscriber, and the patient when not the subscriber, as the 270/276 builders take them;
+    ``sequence`` S or T: of the encounter's secondary or tertiary coverage (CONTRACT section 7)."""
+    prefix = {"S": "secondary_", "T": "tertiary_"}.get(sequence, "")
+    relationship = (getattr(enc, prefix + "relationship") or "self").strip().lower()
+    member_id = getattr(enc, prefix + "member_id") or ""
+    if relationship == "self":
+        return Subscriber(enc.patient_last_name, enc.patient_first_name, member_id, enc.patient_dob,
                           enc.patient_sex), None
-    sub = Subscriber(enc.subscriber_last_name or "", enc.subscriber_first_name or "", enc.member_id,
-                     enc.subscriber_dob, enc.subscriber_sex or "U")
+    sub = Subscriber(getattr(enc, prefix + "subscriber_last_name") or "",
+                     getattr(enc, prefix + "subscriber_first_name") or "", member_id,
+                     getattr(enc, prefix + "subscriber_dob"), getattr(enc, prefix + "subscriber_sex") or "U")
     patient = Patient(enc.patient_last_name, enc.patient_first_name, enc.patient_dob, enc.patient_sex,
                       Address(enc.patient_address, enc.patient_city, enc.patient_state, enc.patient_zip),
-                      enc.relationship)
+                      relationship)
     return sub, patient
 
 

@@ -41,5 +41,6 @@ def explain_holds(config: Config, uow: UnitOfWork, claim_id: str) -> list[str]:
                                              auth.visits_authorized, tuple(auth.service_codes or ()))
             if auth else None,
             visit_limit_per_year=payer.visit_limit_per_year if payer else None,
-            filing_deadline=filing.deadline(claim.date_of_service, payer.timely_filing_days) if payer else None)
+            filing_deadline=filing.deadline(claim.date_of_service, payer.timely_filing_days,
+                                            previous_payment_date=claim.prior_payment_date) if payer else None)
         return [explain(r, ctx) for r in reasons]

@@ -23,6 +23,12 @@ Choices where the contract is silent:
 * patient_state is 2 letters, patient_zip 5 or 9 digits (a dash is allowed), rendering_npi at most
   10 characters (a wrong check digit is a hold, NPI_INVALID, not an import error).
 * Diagnoses are stored normalized (dotted, upper case); an unknown code is a hold (DX_INVALID).
+* Other coverage (CONTRACT section 7): the ``secondary_*`` and ``tertiary_*`` columns are optional;
+  when any of a coverage's columns is filled, its payer and relationship are required and checked
+  like the primary's (an empty member id is a hold on that payer's claim). A payer named twice on
+  one encounter, or a tertiary coverage without a secondary, refuses the row. An encounter already
+  submitted may be imported again when it changes only the secondary or tertiary coverage of a payer
+  not billed yet (e.g. the member id a held secondary claim waits for): those columns are updated.
 """
 
 from __future__ import annotations
@@ -31,11 +37,13 @@ import csv
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, tuple_, update
+from sqlalchemy.orm import Session
 
 from models import Authorization, Claim, Encounter, utcnow
 from pipelines.config import Config
@@ -44,7 +52,8 @@ from pipelines.logs import get_logger
 from pipelines.rules import icd10
 from pipelines.rules.coding import SERVICES
 from pipelines.rules.lifecycle import UNSENT, ClaimStatus
-from pipelines.usecases.bulk import chunks
+from pipelines.usecases.bulk import chunks, copy_rows, in_list, is_pg
+from pipelines.usecases.legs import coverage_changes
 from pipelines.usecases.uow import UnitOfWork
 
 __all__ = [
@@ -59,7 +68,7 @@ __all__ = [
     "parse_encounter_row",
 ]
 
-ENCOUNTER_COLUMNS = (
+ENCOUNTER_COLUMNS: tuple[str, ...] = (
     "encounter_id", "patient_id", "patient_last_name", "patient_first_name", "patient_dob", "patient_sex",
     "patient_address", "patient_city", "patient_state", "patient_zip", "payer_id", "member_id",
     "relationship", "subscriber_last_name", "subscriber_first_name", "subscriber_dob", "subscriber_sex",
@@ -67,9 +76,15 @@ ENCOUNTER_COLUMNS = (
     "date_of_service", "start_time", "end_time", "service", "em_code", "therapy_minutes",
     "interactive_complexity", "modality", "patient_location", "diagnoses", "authorization_number",
 )
+OTHER_COVERAGE = ("secondary_", "tertiary_")
+"""Prefixes of the optional other-coverage columns (CONTRACT section 7), in payer order."""
+COVERAGE_FIELDS = ("payer_id", "member_id", "relationship", "subscriber_last_name", "subscriber_first_name",
+                   "subscriber_dob", "subscriber_sex")
+ENCOUNTER_COLUMNS += tuple(p + f for p in OTHER_COVERAGE for f in COVERAGE_FIELDS)
 ENCOUNTER_OPTIONAL = frozenset({
     "subscriber_last_name", "subscriber_first_name", "subscriber_dob", "subscriber_sex", "em_code",
     "therapy_minutes", "interactive_complexity", "authorization_number",
+    *(p + f for p in OTHER_COVERAGE for f in COVERAGE_FIELDS),
 })
 AUTHORIZATION_COLUMNS = ("authorization_number", "patient_id", "payer_id", "start_date", "end_date",
                          "visits_authorized", "service_codes")
@@ -89,6 +104,8 @@ _MAX_LEN = {
     "subscriber_last_name": 60, "subscriber_first_name": 35, "rendering_npi": 10,
     "rendering_last_name": 60, "rendering_first_name": 35, "rendering_credential": 16,
     "authorization_number": 50,
+    **{p + f: n for p in OTHER_COVERAGE for f, n in (("payer_id", 32), ("member_id", 80),
+                                                      ("subscriber_last_name", 60), ("subscriber_first_name", 35))},
 }
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _ZIP = re.compile(r"^\d{5}(-?\d{4})?$")
@@ -198,7 +215,7 @@ def _check_shape(row: Mapping[str, str | None]) -> list[str]:
     problems = []
     if row.get(EXTRA_FIELDS):
         problems.append("the row has more fields than the header")
-    if any(v is None for v in row.values()):
+    if None in row.values():
         problems.append("the row has fewer fields than the header")
     return problems
 
@@ -235,6 +252,35 @@ def _patient(r: _Row, out: dict[str, Any], payer_ids: frozenset[str] | set[str])
     else:
         out.update(subscriber_last_name=None, subscriber_first_name=None, subscriber_dob=None,
                    subscriber_sex=None)
+
+
+def _other_coverage(r: _Row, out: dict[str, Any], payer_ids: frozenset[str] | set[str]) -> None:
+    """The secondary and tertiary coverage columns: each checked like its primary counterpart when
+    any of its columns is filled (all empty: no such coverage); a payer named twice on the encounter,
+    or a tertiary without a secondary, is a problem."""
+    seen = {out.get("payer_id"): "payer_id"}
+    for prefix in OTHER_COVERAGE:
+        if not any((r.row.get(prefix + f) or "").strip() for f in COVERAGE_FIELDS):
+            out.update({prefix + f: None for f in COVERAGE_FIELDS})
+            continue
+        if prefix == "tertiary_" and out.get("secondary_payer_id") is None:
+            r.problems.append("tertiary_payer_id is given without a secondary_payer_id")
+        payer = r.text(prefix + "payer_id")
+        if payer and payer not in payer_ids:
+            r.problems.append(f"{prefix}payer_id is not a payer in the configuration")
+        elif payer and payer in seen:
+            r.problems.append(f"{prefix}payer_id names the same payer as {seen[payer]}")
+        seen.setdefault(payer, prefix + "payer_id")
+        out[prefix + "payer_id"] = payer
+        out[prefix + "member_id"] = r.text(prefix + "member_id", required=False)  # empty: hold MEMBER_ID_MISSING
+        relationship = r.choice(prefix + "relationship", RELATIONSHIPS)
+        out[prefix + "relationship"] = relationship
+        subscriber = relationship is not None and relationship != "self"
+        out[prefix + "subscriber_last_name"] = r.text(prefix + "subscriber_last_name") if subscriber else None
+        out[prefix + "subscriber_first_name"] = r.text(prefix + "subscriber_first_name") if subscriber else None
+        out[prefix + "subscriber_dob"] = r.date(prefix + "subscriber_dob") if subscriber else None
+        out[prefix + "subscriber_sex"] = (r.choice(prefix + "subscriber_sex", SEXES, upper=True)
+                                          if subscriber else None)
 
 
 def _service(r: _Row, out: dict[str, Any]) -> None:
@@ -278,6 +324,7 @@ def parse_encounter_row(row: Mapping[str, str | None], payer_ids: frozenset[str]
     r.problems += _check_shape(row)
     out: dict[str, Any] = {}
     _patient(r, out, payer_ids)
+    _other_coverage(r, out, payer_ids)
     _service(r, out)
     if r.problems:
         raise RowError(r.problems)
@@ -339,12 +386,17 @@ def _rows(path: Path, columns: Sequence[str], optional: frozenset[str], result: 
                 log.warning("csv_columns_ignored", file=path.name, columns=extra)
             known = [(i, n) for i, n in enumerate(names) if n in columns]
             width = len(names)
+            every_column_known = len(known) == width
             line = reader.line_num + 1
             for record in reader:
                 if not record or (len(record) == 1 and not record[0].strip()):
                     line = reader.line_num + 1
                     continue
-                row: dict[str, str | None] = {n: (record[i] if i < len(record) else None) for i, n in known}
+                row: dict[str, str | None]
+                if every_column_known and len(record) == width:  # the usual row: a plain zip
+                    row = dict(zip(names, record, strict=True))
+                else:
+                    row = {n: (record[i] if i < len(record) else None) for i, n in known}
                 if len(record) > width and any(v.strip() for v in record[width:]):
                     row[EXTRA_FIELDS] = "1"
                 yield line, row
@@ -361,9 +413,11 @@ def _reject(result: ImportResult, line: int, key: str, what: str, problems: Sequ
                 problems=len(problems))
 
 
-def _good_encounters(path: Path, payer_ids: set[str], result: ImportResult) -> dict[str, dict[str, Any]]:
-    """The encounter rows that pass every check, by encounter_id; the others go to ``result.errors``."""
-    good: dict[str, dict[str, Any]] = {}
+def _good_encounters(path: Path, payer_ids: set[str], result: ImportResult) -> Iterator[dict[str, Any]]:
+    """The encounter rows that pass every check, in file order; the others go to ``result.errors``.
+
+    A generator, so a file of any size is read in step with storing it; it keeps only the ids seen
+    (a repeated encounter_id is refused on its second row)."""
     first_line: dict[str, int] = {}
     for line, row in _rows(path, ENCOUNTER_COLUMNS, ENCOUNTER_OPTIONAL, result, log):
         key = (row.get("encounter_id") or "").strip()
@@ -378,35 +432,64 @@ def _good_encounters(path: Path, payer_ids: set[str], result: ImportResult) -> d
             continue
         first_line[key] = line
         values.update(source_file=path.name, source_line=line)
-        good[key] = values
-    return good
+        yield values
+
+
+IMPORT_CHUNK = 5000
+"""Encounter rows checked and stored per step: memory stays flat whatever the file's size."""
+
+
+def _store_encounters(session: Session, good: list[dict[str, Any]], result: ImportResult, now: datetime) -> None:
+    """Store one chunk of good rows: new ones COPY'd (PostgreSQL) or inserted, known ones replaced,
+    those with a submitted claim refused."""
+    pg = is_pg(session)
+    ids = [v["encounter_id"] for v in good]
+    existing = set(session.scalars(select(Encounter.encounter_id).where(in_list(Encounter.encounter_id, ids, pg))))
+    submitted = dict(session.execute(
+        select(Claim.encounter_id, Claim.claim_id)
+        .where(in_list(Claim.encounter_id, sorted(existing), pg), Claim.status.notin_(sorted(CORRECTABLE))))
+        .all()) if existing else {}
+    new: list[dict[str, Any]] = []
+    old: list[dict[str, Any]] = []
+    # a submitted encounter may still get the coverage of a payer not billed yet (CONTRACT section 7)
+    late = coverage_changes(session, [v for v in good if v["encounter_id"] in submitted]) if submitted else {}
+    for values in good:
+        key = values["encounter_id"]
+        if key in late:
+            continue
+        if key in submitted:
+            _reject(result, values["source_line"], key, "encounter_id",
+                    [f"encounter_id was already submitted (claim {submitted[key]}); it is not replaced"])
+            continue
+        values["imported_at"] = now
+        (old if key in existing else new).append(values)
+    if new and pg:
+        cols = list(new[0])
+        copy_rows(session, Encounter, cols, [[v[c] for c in cols] for v in new])
+    elif new:
+        session.execute(insert(cast(Table, Encounter.__table__)), new)
+    for chunk in chunks(old):
+        session.execute(update(Encounter), list(chunk))
+    for changes in late.values():
+        session.execute(update(Encounter), [changes])
+    result.inserted += len(new)
+    result.replaced += len(old) + len(late)
 
 
 def import_encounters(config: Config, uow: UnitOfWork, path: str | Path) -> ImportResult:
-    """Validate every row of an encounters CSV, then store the good ones in one transaction."""
+    """Validate every row of an encounters CSV and store the good ones, all in one transaction.
+
+    Rows are checked and stored :data:`IMPORT_CHUNK` at a time (the first chunk is read before the
+    transaction opens, so a file that cannot be read fails before the database is touched)."""
     path = Path(path)
     result = ImportResult(str(path))
     good = _good_encounters(path, set(config.payers), result)
+    chunk = list(islice(good, IMPORT_CHUNK))
     now = utcnow()
     with uow.transaction() as session:
-        existing: set[str] = set()
-        submitted: dict[str, str] = {}
-        for chunk in chunks(list(good)):
-            existing.update(session.scalars(select(Encounter.encounter_id).where(Encounter.encounter_id.in_(chunk))))
-            submitted.update({e: c for e, c in session.execute(
-                select(Claim.encounter_id, Claim.claim_id)
-                .where(Claim.encounter_id.in_(chunk), Claim.status.notin_(sorted(CORRECTABLE))))})
-        for key in submitted:
-            values = good.pop(key)
-            _reject(result, values["source_line"], key, "encounter_id",
-                    [f"encounter_id was already submitted (claim {submitted[key]}); it is not replaced"])
-        new = [v | {"imported_at": now} for k, v in good.items() if k not in existing]
-        old = [v | {"imported_at": now} for k, v in good.items() if k in existing]
-        for chunk in chunks(new):
-            session.execute(insert(cast(Table, Encounter.__table__)), list(chunk))
-        for chunk in chunks(old):
-            session.execute(update(Encounter), list(chunk))
-        result.inserted, result.replaced = len(new), len(old)
+        while chunk:
+            _store_encounters(session, chunk, result, now)
+            chunk = list(islice(good, IMPORT_CHUNK))
     result.errors.sort(key=lambda e: int(e["line"]))
     log.info("encounters_imported", file=path.name, inserted=result.inserted, replaced=result.replaced,
              rejected=len(result.errors))

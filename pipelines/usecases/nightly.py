@@ -57,10 +57,12 @@ class _Run:
 
 def step_submit(r: _Run) -> dict[str, Any]:
     from pipelines.usecases.claims import code_and_scrub
+    from pipelines.usecases.cob import create_next_legs
     from pipelines.usecases.submit import submit_all
 
     with r.uow.transaction() as session:
-        counts = code_and_scrub(r.config, session, as_of=r.as_of)
+        legs = create_next_legs(r.config, session, as_of=r.as_of)  # secondary/tertiary claims first
+        counts = code_and_scrub(r.config, session, as_of=r.as_of) | ({"next_legs": legs} if legs else {})
     return {**counts, "files_837p": len(submit_all(r.config, r.uow, as_of=r.as_of, run_id=r.run_id))}
 
 
@@ -86,7 +88,8 @@ def step_ingest(r: _Run) -> dict[str, Any]:
     with closing(r.open_mailbox()) as mailbox:  # also finishes files a crash left received
         ingest_mailbox(r.config, r.uow, mailbox, result, run_id=r.run_id)
     counts: dict[str, Any] = {"files_processed": len(result.processed), "files_failed": len(result.failed),
-                              "files_duplicate": len(result.duplicates), **result.counts}
+                              "files_duplicate": len(result.duplicates), "files_taken": len(result.taken),
+                              **result.counts}
     if result.failed:
         counts["failed_file_ids"] = result.failed
     return counts

@@ -17,6 +17,10 @@ Section 6 figures (unchanged):
 
 * **billed**: claims sent (any status but held and ready): count and billed charges. **paid**: of
   those, claims with a net payment > 0: count, and the net paid of all sent claims.
+  **Secondary and tertiary legs** (CONTRACT section 7) bill the same services again, so billed counts
+  and charges count primary legs only (and ``days_in_ar``'s charges, the trend's billed dollars and
+  net collection's billed too); paid is every payer's money. ``by_payer_sequence`` gives legs, billed
+  and paid per sequence (P, S, T): the S and T ``paid`` is what was recovered from later payers.
 * **first-pass acceptance rate**: original claims (frequency 1) sent that were accepted without a
   rejection (status not rejected and no 999/277CA rejection event on file), over original claims
   sent. Claims still waiting for an answer count as not (yet) accepted.
@@ -28,7 +32,8 @@ Section 6 figures (unchanged):
   days from submission to payment**: whole calendar days from the date of ``submitted_at`` to the
   835's payment date (``paid_at``). A payment dated before its submission is not a figure but a
   **data error**: it is left out of the days and listed under ``data_errors`` with the claim id.
-* **A/R aging**: the unpaid balance (billed - paid) of open claims (submitted, accepted, denied) by
+* **A/R aging**: the unpaid balance (billed - paid; for a secondary or tertiary leg, what the previous
+  payer left to the patient - paid) of open claims (submitted, accepted, denied, crossed over) by
   days since the date of service as of ``as_of``: 0-30, 31-60, 61-90, 91-120, over 120; also by payer.
 
 Section 8 figures:
@@ -77,7 +82,7 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models import (
     Adjustment,
@@ -117,7 +122,7 @@ def _values(statuses: Iterable[ClaimStatus]) -> list[str]:
 
 _UNSENT = _values(UNSENT)
 _ADJUDICATED = _values(ADJUDICATED)
-_OPEN_AR = _values(AWAITING_ANSWER | {_S.DENIED})
+_OPEN_AR = _values(AWAITING_ANSWER | {_S.DENIED, _S.CROSSED_OVER})
 
 
 def _rate(num: Any, den: Any) -> float | None:
@@ -190,13 +195,18 @@ class _Report:
 
     def claims(self) -> dict[str, Any]:
         sent = and_(Claim.status.notin_(_UNSENT), self._dos_in_period())
-        billed_n, billed_amt, paid_n, paid_amt = self.s.execute(select(
-            func.count(Claim.id), func.sum(Claim.billed),
-            func.sum(case((Claim.paid > 0, 1), else_=0)), func.sum(Claim.paid)).where(sent)).one()
+        primary = Claim.payer_sequence == "P"
+        by_seq = {seq: (n, billed, paid_n, paid) for seq, n, billed, paid_n, paid in self.s.execute(select(
+            Claim.payer_sequence, func.count(Claim.id), func.sum(Claim.billed),
+            func.sum(case((Claim.paid > 0, 1), else_=0)), func.sum(Claim.paid))
+            .where(sent).group_by(Claim.payer_sequence))}
+        billed_n, billed_amt = by_seq.get("P", (0, ZERO, 0, ZERO))[:2]
+        paid_n = sum(int(v[2] or 0) for v in by_seq.values())
+        paid_amt = sum((cents(v[3]) for v in by_seq.values()), ZERO)
         accepted_first = and_(Claim.status.notin_((_S.SUBMITTED.value, _S.REJECTED.value)), ~self._rejected_event())
         fp_sent, fp_ok = self.s.execute(select(
             func.count(Claim.id), func.sum(case((accepted_first, 1), else_=0)))
-            .where(sent, Claim.frequency_code == "1")).one()
+            .where(sent, primary, Claim.frequency_code == "1")).one()
         denied = Claim.status == _S.DENIED.value
         adj_n, adj_amt, den_n, den_amt = self.s.execute(select(
             func.count(Claim.id), func.sum(Claim.billed), func.sum(case((denied, 1), else_=0)),
@@ -204,7 +214,10 @@ class _Report:
             .where(Claim.status.in_(_ADJUDICATED), self._dos_in_period())).one()
         return {
             "claims": {"billed": {"count": billed_n or 0, "amount": money(billed_amt)},
-                       "paid": {"count": int(paid_n or 0), "amount": money(paid_amt)}},
+                       "paid": {"count": paid_n, "amount": money(paid_amt)},
+                       "by_payer_sequence": [{"payer_sequence": seq, "claims": by_seq[seq][0] or 0,
+                                              "billed": money(by_seq[seq][1]), "paid": money(by_seq[seq][3])}
+                                             for seq in ("P", "S", "T") if seq in by_seq]},
             "first_pass_acceptance_rate": _rate(fp_ok, fp_sent),
             "first_pass": {"submitted": fp_sent or 0, "accepted": int(fp_ok or 0)},
             "denial_rate": {"by_count": _rate(den_n, adj_n), "by_dollars": _rate(den_amt, adj_amt),
@@ -281,11 +294,21 @@ class _Report:
             (Claim.date_of_service >= as_of - timedelta(days=120), "91-120"),
             else_="over 120")
 
+    def _open_balance(self) -> tuple[ColumnElement[Any], Any]:
+        """A claim's unpaid insurance balance and the previous leg it needs joined: billed - paid, or for a
+        next-payer leg what the previous payer left to the patient - paid."""
+        prior = aliased(Claim)
+        due = case((Claim.payer_sequence == "P", Claim.billed),
+                   else_=func.coalesce(prior.patient_responsibility, Claim.billed))
+        return due - Claim.paid, prior
+
     def aging(self) -> dict[str, Any]:
         bucket = self._aging_bucket()
+        balance, prior = self._open_balance()
         by: dict[str, dict[str, tuple[int, Decimal]]] = defaultdict(dict)
         for pid, b, n, amt in self.s.execute(
-                select(Claim.payer_id, bucket, func.count(Claim.id), func.sum(Claim.billed - Claim.paid))
+                select(Claim.payer_id, bucket, func.count(Claim.id), func.sum(balance))
+                .outerjoin(prior, prior.claim_id == Claim.prior_claim_id)
                 .where(Claim.status.in_(_OPEN_AR)).group_by(Claim.payer_id, bucket)):
             by[pid][b] = (n, cents(amt))
         totals = {b: (sum(p.get(b, (0, ZERO))[0] for p in by.values()),
@@ -327,8 +350,13 @@ class _Report:
 
     def net_collection(self) -> dict[str, Any]:
         adjudicated = self._adjudicated()
-        billed, paid, pr = self.s.execute(select(func.sum(Claim.billed), func.sum(Claim.paid),
-                                                 func.sum(Claim.patient_responsibility)).where(adjudicated)).one()
+        # the patient's share is what the last payer that adjudicated left: a leg whose next leg was
+        # adjudicated too passed its share on
+        passed_on = Claim.claim_id.in_(select(Claim.prior_claim_id).where(
+            Claim.prior_claim_id.is_not(None), Claim.status.in_(_ADJUDICATED)))
+        billed, paid, pr = self.s.execute(select(
+            func.sum(case((Claim.payer_sequence == "P", Claim.billed), else_=0)), func.sum(Claim.paid),
+            func.sum(case((passed_on, 0), else_=Claim.patient_responsibility))).where(adjudicated)).one()
         contractual = self.s.scalar(select(func.sum(Adjustment.amount)).join(Claim, Claim.id == Adjustment.claim_pk)
                                     .where(adjudicated, Adjustment.group == "CO",
                                            Adjustment.reason == CONTRACTUAL_CARC))
@@ -340,7 +368,7 @@ class _Report:
     def days_in_ar(self, open_ar: Decimal) -> dict[str, Any]:
         first = self.as_of - timedelta(days=CHARGE_DAYS - 1)
         charges = cents(self.s.scalar(select(func.sum(Claim.billed)).where(
-            Claim.status.notin_(_UNSENT), Claim.frequency_code == "1",
+            Claim.status.notin_(_UNSENT), Claim.frequency_code == "1", Claim.payer_sequence == "P",
             Claim.date_of_service >= first, Claim.date_of_service <= self.as_of)))
         daily = (charges / CHARGE_DAYS).quantize(Decimal("0.01")) if charges else ZERO
         return {"days_in_ar": round(float(open_ar / (charges / CHARGE_DAYS)), 1) if charges > 0 else None,
@@ -395,7 +423,8 @@ class _Report:
         week = self._days(Claim.date_of_service, literal(start, Date)) // 7
         denied = Claim.status == _S.DENIED.value
         found = {int(w): (n, billed, paid, den) for w, n, billed, paid, den in self.s.execute(
-            select(week, func.count(Claim.id), func.sum(Claim.billed), func.sum(Claim.paid),
+            select(week, func.sum(case((Claim.payer_sequence == "P", 1), else_=0)),
+                   func.sum(case((Claim.payer_sequence == "P", Claim.billed), else_=0)), func.sum(Claim.paid),
                    func.sum(case((denied, Claim.billed), else_=0)))
             .where(Claim.status.notin_(_UNSENT), Claim.date_of_service >= start,
                    Claim.date_of_service <= end_week + timedelta(days=6))

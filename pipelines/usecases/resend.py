@@ -39,6 +39,7 @@ from pipelines.logs import get_logger
 from pipelines.rules.lifecycle import FINAL, ClaimStatus
 from pipelines.usecases.audit import record_audit
 from pipelines.usecases.ledger import read_archived_bytes
+from pipelines.usecases.legs import prior_adjudications
 from pipelines.usecases.outbound import allocate_controls, upload_file, write_outbound
 from pipelines.usecases.submit import build_claim_batch
 from pipelines.usecases.uow import UnitOfWork
@@ -146,7 +147,8 @@ def _build_new_file(config: Config, session: Session, f: File, claims: Sequence[
     encounters = {c.encounter_id: session.get(Encounter, c.encounter_id) for c in claims}
     controls = allocate_controls(session, config.clearinghouse.submitter_id)
     try:
-        batch = build_claim_batch(config, claims, encounters, batch_reference=f"{controls.isa:09d}")
+        batch = build_claim_batch(config, claims, encounters, batch_reference=f"{controls.isa:09d}",
+                                  priors=prior_adjudications(session, claims))
         text = build_837p(batch, envelope=controls.envelope(created=now, usage=config.clearinghouse.usage))
     except (BuildError, KeyError, AttributeError) as exc:
         reason = str(exc) if isinstance(exc, BuildError) else "an encounter or payer is no longer on file"

@@ -40,9 +40,11 @@ from edi.x837p import (
 from models import Claim, ClaimLine, Encounter, File, utcnow
 from pipelines.config import Config
 from pipelines.logs import get_logger
+from pipelines.rules import cob
 from pipelines.rules.lifecycle import ClaimStatus, Event, transition
-from pipelines.usecases.bulk import chunks
+from pipelines.usecases.bulk import chunks, in_list, is_pg, read_columns
 from pipelines.usecases.claims import DATA_INVALID, code_and_scrub
+from pipelines.usecases.legs import prior_adjudications
 from pipelines.usecases.outbound import (
     Controls,
     allocate_controls,
@@ -64,11 +66,17 @@ MAX_CLAIMS_PER_FILE = 5000
 
 def build_claim_batch(config: Config, claims: Sequence[Any], encounters: Mapping[str, Any], *,
                       batch_reference: str, payer_claim_numbers: Mapping[str, str] | None = None,
-                      lines: Mapping[int, Sequence[Any]] | None = None) -> Batch837:
+                      lines: Mapping[int, Sequence[Any]] | None = None,
+                      priors: Mapping[str, Sequence[cob.PriorAdjudication]] | None = None) -> Batch837:
     """The 837P batch of ``claims`` from the encounters they were coded from.
 
     ``claims`` and ``encounters`` are ORM objects or rows with the same attribute names; the lines
     are ``lines[claim.id]`` when given, else ``claim.lines``.
+
+    Coordination of benefits (CONTRACT section 7): 2000B is the coverage of the claim's
+    ``payer_sequence`` (P when absent); the encounter's other coverages are 2320/2330A/2330B, with
+    the amounts of each earlier payer and a 2430 per line from ``priors[claim.claim_id]``
+    (:func:`pipelines.usecases.legs.prior_adjudications`; needed for a secondary or tertiary claim).
 
     REF*G1 carries the claim's authorization number. For a replacement or void claim (frequency 7
     or 8), REF*F8 is ``payer_claim_numbers[claim.claim_id]`` when given, else the claim's own
@@ -84,26 +92,32 @@ def build_claim_batch(config: Config, claims: Sequence[Any], encounters: Mapping
     for claim in claims:
         e = encounters[claim.encounter_id]
         address = Address(e.patient_address, e.patient_city, e.patient_state, e.patient_zip)
+        sequence = getattr(claim, "payer_sequence", None) or "P"
+        chain = cob.coverages(e)
+        coverage = next((c for c in chain if c.sequence == sequence), None)
+        if coverage is None:
+            raise KeyError(f"encounter {claim.encounter_id} has no coverage {sequence} for claim {claim.claim_id}")
+        me = Subscriber(e.patient_last_name, e.patient_first_name, "", e.patient_dob, e.patient_sex, address)
+        subscriber = cob.subscriber_of(coverage, me)
         patient: Patient | None = None
-        if e.relationship == "self":
-            subscriber = Subscriber(e.patient_last_name, e.patient_first_name, e.member_id, e.patient_dob,
-                                    e.patient_sex, address)
-        else:
-            subscriber = Subscriber(e.subscriber_last_name or "", e.subscriber_first_name or "", e.member_id,
-                                    e.subscriber_dob, e.subscriber_sex or "U")
+        if coverage.relationship != "self":
             patient = Patient(e.patient_last_name, e.patient_first_name, e.patient_dob, e.patient_sex, address,
-                              e.relationship)
+                              coverage.relationship)
+        earlier = list((priors or {}).get(claim.claim_id, ()))
         service_lines = tuple(ServiceLine(procedure=ln.procedure, charge=ln.charge, date_of_service=claim.date_of_service,
                                   line_control_number=ln.line_control_number,
                                   diagnosis_pointers=tuple(ln.diagnosis_pointers), modifiers=tuple(ln.modifiers),
-                                  units=ln.units)
+                                  units=ln.units,
+                                  adjudications=cob.line_adjudications(ln.line_number, earlier, payers)
+                                  if earlier else ())
                       for ln in (lines[claim.id] if lines is not None else claim.lines))
         out.append(Claim837(
             claim_id=claim.claim_id, place_of_service=claim.place_of_service, diagnoses=tuple(claim.diagnoses),
             subscriber=subscriber, payer=payers[claim.payer_id], lines=service_lines, patient=patient,
             rendering=RenderingProvider(e.rendering_npi, e.rendering_last_name, e.rendering_first_name),
             frequency_code=claim.frequency_code, prior_auth=claim.authorization_number or "",
-            payer_claim_number=numbers.get(claim.claim_id, claim.payer_claim_number or "")))
+            payer_claim_number=numbers.get(claim.claim_id, claim.payer_claim_number or ""), payer_sequence=sequence,
+            other_payers=cob.other_payers(sequence, chain, payers, {a.sequence: a for a in earlier}, me)))
     return Batch837(submitter=Submitter(p.name, ch.submitter_id, p.contact_name, p.contact_phone),
                     receiver=Receiver(ch.receiver_name, ch.receiver_id), billing_provider=billing,
                     claims=tuple(out), batch_reference=batch_reference)
@@ -111,12 +125,14 @@ def build_claim_batch(config: Config, claims: Sequence[Any], encounters: Mapping
 
 
 def _refused(config: Config, claims: Sequence[Any], encounters: Mapping[str, Any],
-             created: datetime, lines: Mapping[int, Sequence[Any]] | None = None) -> dict[str, str]:
+             created: datetime, lines: Mapping[int, Sequence[Any]] | None = None,
+             priors: Mapping[str, Sequence[cob.PriorAdjudication]] | None = None) -> dict[str, str]:
     """Claims the builder refuses on their own, with its message (found one claim at a time)."""
     refused: dict[str, str] = {}
     for claim in claims:
         try:
-            build_837p(build_claim_batch(config, [claim], encounters, batch_reference="CHECK", lines=lines),
+            build_837p(build_claim_batch(config, [claim], encounters, batch_reference="CHECK", lines=lines,
+                                         priors=priors),
                        envelope=check_envelope(created))
         except (BuildError, KeyError) as exc:
             refused[claim.claim_id] = str(exc) if isinstance(exc, BuildError) else "payer is not configured"
@@ -139,8 +155,8 @@ def _ready_claims(session: Session, limit: int) -> list[Any]:
     """Up to ``limit`` ready claims as plain rows, locked with SKIP LOCKED."""
     claim_t = Claim.__table__
     return list(session.execute(
-        select(claim_t).where(claim_t.c.status == ClaimStatus.READY.value).order_by(claim_t.c.id).limit(limit)
-        .with_for_update(skip_locked=True)).all())
+        select(*read_columns(claim_t)).where(claim_t.c.status == ClaimStatus.READY.value).order_by(claim_t.c.id)
+        .limit(limit).with_for_update(skip_locked=True)).all())
 
 
 def _lines_and_encounters(session: Session, claims: Sequence[Any]) -> tuple[dict[int, list[Any]], dict[str, Any]]:
@@ -148,21 +164,23 @@ def _lines_and_encounters(session: Session, claims: Sequence[Any]) -> tuple[dict
     line_t, enc_t = ClaimLine.__table__, Encounter.__table__
     lines_by_claim: dict[int, list[Any]] = defaultdict(list)
     encounters: dict[str, Any] = {}
-    for chunk in chunks([c.id for c in claims]):
-        for ln in session.execute(select(line_t).where(line_t.c.claim_pk.in_(chunk))
-                                  .order_by(line_t.c.claim_pk, line_t.c.line_number)):
+    pg = is_pg(session)
+    for chunk in chunks([c.id for c in claims], MAX_CLAIMS_PER_FILE):
+        for ln in session.execute(select(*read_columns(line_t)).where(in_list(line_t.c.claim_pk, chunk, pg))
+                                  .order_by(line_t.c.claim_pk, line_t.c.line_number)).all():
             lines_by_claim[ln.claim_pk].append(ln)
-    for chunk in chunks(sorted({c.encounter_id for c in claims})):
+    for chunk in chunks(sorted({c.encounter_id for c in claims}), MAX_CLAIMS_PER_FILE):
         encounters.update((e.encounter_id, e) for e in session.execute(
-            select(enc_t).where(enc_t.c.encounter_id.in_(chunk))))
+            select(*read_columns(enc_t)).where(in_list(enc_t.c.encounter_id, chunk, pg))).all())
     return lines_by_claim, encounters
 
 
 def _mark_submitted(session: Session, claims: Sequence[Any], f: File, st: str, now: datetime) -> None:
     """The claims written into ``f``: submitted, with their file and ST02 (one UPDATE per chunk)."""
     submitted = transition(ClaimStatus.READY, Event.SENT)  # every claim here was read as ready
-    for chunk in chunks([c.id for c in claims]):
-        session.execute(update(Claim).where(Claim.id.in_(chunk))
+    pg = is_pg(session)
+    for chunk in chunks([c.id for c in claims], MAX_CLAIMS_PER_FILE):
+        session.execute(update(Claim).where(in_list(Claim.id, chunk, pg))
                         .values(status=submitted.value, file_id=f.id, st_control=st, submitted_at=now,
                                 updated_at=now),
                         execution_options={"synchronize_session": False})
@@ -183,15 +201,16 @@ def submit_ready(config: Config, uow: UnitOfWork, *, as_of: date, run_id: int | 
         if not claims:
             return None
         lines_by_claim, encounters = _lines_and_encounters(session, claims)
+        priors = prior_adjudications(session, claims)  # secondary/tertiary claims' earlier payers
         controls = allocate_controls(session, config.clearinghouse.submitter_id)
         created = utcnow()
         st = controls.st_control()
-        build = _builder(config, encounters, lines_by_claim, controls, created)
+        build = _builder(config, encounters, lines_by_claim, controls, created, priors)
         refused: dict[str, str] = {}
         try:
             text = build(claims)
         except (BuildError, KeyError):
-            refused = _refused(config, claims, encounters, created, lines_by_claim)
+            refused = _refused(config, claims, encounters, created, lines_by_claim, priors)
             _hold_refused(session, claims, refused, created)
             claims = [c for c in claims if c.claim_id not in refused]
             if not claims:
@@ -206,11 +225,12 @@ def submit_ready(config: Config, uow: UnitOfWork, *, as_of: date, run_id: int | 
 
 
 def _builder(config: Config, encounters: Mapping[str, Any], lines: Mapping[int, Sequence[Any]], controls: Controls,
-             created: datetime) -> Callable[[Sequence[Any]], str]:
+             created: datetime, priors: Mapping[str, Sequence[cob.PriorAdjudication]] | None = None
+             ) -> Callable[[Sequence[Any]], str]:
     """Builds the 837P text of some of the batch's claims with the file's control numbers."""
     def build(batch_claims: Sequence[Any]) -> str:
         batch = build_claim_batch(config, batch_claims, encounters, batch_reference=f"{controls.isa:09d}",
-                                  lines=lines)
+                                  lines=lines, priors=priors)
         return build_837p(batch, envelope=controls.envelope(created=created, usage=config.clearinghouse.usage))
     return build
 
@@ -228,10 +248,14 @@ def submit_and_upload(config: Config, uow: UnitOfWork, mailbox: Mailbox, *, as_o
 
     Returns the coding counts with ``sent`` (claims in the new files), ``file`` (the first file),
     ``files``, ``uploaded`` (file ids) and ``upload_error`` (None, or why the upload failed: the
-    files stay ``built`` and the next run uploads them).
+    files stay ``built`` and the next run uploads them); ``next_legs`` when secondary or tertiary
+    claims were created or scrubbed (:func:`pipelines.usecases.cob.create_next_legs`, run first).
     """
+    from pipelines.usecases.cob import create_next_legs  # cob builds 837P claims with this module
+
     with uow.transaction() as session:
-        counts = code_and_scrub(config, session, as_of=as_of)
+        legs = create_next_legs(config, session, as_of=as_of)  # secondary/tertiary claims (CONTRACT section 7)
+        counts = code_and_scrub(config, session, as_of=as_of) | ({"next_legs": legs} if legs else {})
     files = submit_all(config, uow, as_of=as_of)
     sent = 0
     if files:

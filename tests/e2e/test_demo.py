@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from collections import Counter
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from tests.e2e.conftest import EDI, Result
 
 AS_OF = "2026-06-01"
+SEQUENCES = {"P": "primary", "S": "secondary", "T": "tertiary"}
 
 
 def edi(cwd: Path, *args: str, timeout: float = 300) -> Result:
@@ -48,17 +50,45 @@ class TestDemo:
         assert edi(folder, "denials", "list", "--json").code == 0
 
     def test_claim_counts_match_the_database(self, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
-        """Claims coded, held, sent, rejected, paid and denied in the summary are the claims export's counts."""
+        """Claims coded, held, sent, rejected, paid and denied in the summary are the claims export's counts;
+        one primary claim per encounter, and every leg that was sent or crossed over got its answer."""
         _folder, summary, export = demo
         claims = export["claims"]
         status = Counter(c["status"] for c in claims)
         s = summary["claims"]
-        assert s["coded"] == len(claims) == summary["imported"]["encounters"]
+        primary = [c for c in claims if c["payer_sequence"] == "P"]
+        assert s["coded"] == len(claims)
+        assert len(primary) == len({c["encounter_ids"][0] for c in primary}) == summary["imported"]["encounters"]
         assert s["held"] == status["held"] + status["ready"]
-        assert s["sent"] == len(claims) - s["held"]
+        assert s["sent"] == len(claims) - s["held"] - s["crossed_over"]
         for key in ("rejected", "paid", "denied", "patient_responsibility"):
             assert s[key] == status[key], key
         assert s["not_acknowledged"] == status["submitted"] == 0
+        assert s["awaiting_payment"] == status["accepted"] + status["crossed_over"] == 0
+        assert s["crossed_over"] == summary["simulator"]["counts"]["claims_forwarded"] > 0
+
+    def test_money_by_payer_sequence(self, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+        """Secondary and tertiary claims follow the primary ones (each naming its prior claim); the summary's
+        claims and paid dollars per payer sequence, and what the later payers recovered, are the export's."""
+        _folder, summary, export = demo
+        claims = export["claims"]
+        by_id = {c["claim_id"]: c for c in claims}
+        seq = summary["by_payer_sequence"]
+        for code, label in SEQUENCES.items():
+            legs = [c for c in claims if c["payer_sequence"] == code]
+            assert seq[label]["claims"] == len(legs) > 0, label
+            assert _money(seq[label]["paid"]) == sum((_money(c["paid"]) for c in legs), Decimal("0")) > 0, label
+        for c in claims:
+            prior = by_id.get(c["prior_claim_id"] or "")
+            assert (prior is None) == (c["payer_sequence"] == "P"), c["claim_id"]
+            if prior is not None:
+                assert prior["encounter_ids"] == c["encounter_ids"] and prior["payer_id"] != c["payer_id"]
+                assert "PST".index(prior["payer_sequence"]) + 1 == "PST".index(c["payer_sequence"])
+        d = summary["dollars"]
+        assert d["recovered_from_secondary"] == seq["secondary"]["paid"]
+        assert d["recovered_from_tertiary"] == seq["tertiary"]["paid"]
+        assert sum((_money(x["billed"]) for x in seq.values()), Decimal("0")) == _money(d["billed"])
+        assert seq["primary"]["crossed_over"] == 0 < seq["secondary"]["crossed_over"]
 
     def test_hold_reasons_match(self, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
         """Held claims are counted per reason as the export lists them, and the sample's defects all show."""
@@ -76,7 +106,7 @@ class TestDemo:
         for c in export["claims"]:
             for a in c["adjustments"] + [a for ln in c["lines"] for a in ln["adjustments"]]:
                 key = (a["group"], a["reason"])
-                if a["group"] == "PR" or key == ("CO", "45"):
+                if a["group"] == "PR" or key in (("CO", "45"), ("OA", "23")):
                     continue
                 expected[key] += 1
                 amounts[key] = amounts.get(key, Decimal("0")) + _money(a["amount"])
@@ -87,15 +117,19 @@ class TestDemo:
         assert all(d["description"] for d in summary["denials"])
 
     def test_dollars_match(self, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
-        """Billed, paid and patient responsibility dollars are the sums over the exported claims."""
+        """Billed (primary claims sent), paid (by every payer) and what patients owe after the last payer are
+        the sums over the exported claims."""
         _folder, summary, export = demo
         claims = export["claims"]
-        sent = [c for c in claims if c["status"] not in ("held", "ready")]
+        primary_sent = [c for c in claims if c["payer_sequence"] == "P" and c["status"] not in ("held", "ready")]
         d = summary["dollars"]
-        assert _money(d["billed"]) == sum((_money(c["billed"]) for c in sent), Decimal("0"))
+        assert _money(summary["by_payer_sequence"]["primary"]["billed"]) == sum(
+            (_money(c["billed"]) for c in primary_sent), Decimal("0"))
         assert _money(d["paid"]) == sum((_money(c["paid"]) for c in claims), Decimal("0")) > 0
-        assert _money(d["patient_responsibility"]) == sum(
-            (_money(c["patient_responsibility"]) for c in claims), Decimal("0")) > 0
+        balances = {c["encounter_ids"][0]: _money(c["patient_balance"]) for c in claims}
+        assert _money(d["patient_responsibility"]) == sum(balances.values(), Decimal("0")) > 0
+        assert _money(d["patient_responsibility"]) < sum((_money(c["patient_responsibility"]) for c in claims),
+                                                         Decimal("0"))  # later payers took some of it
 
     def test_rejected_claim_is_the_bad_member_id(self, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
         """The one claim rejected by the payer front end is the encounter with a member id too short to match."""
@@ -104,10 +138,14 @@ class TestDemo:
         assert [c["claim_id"] for c in rejected] == [r["claim_id"] for r in summary["rejections"]]
         assert [c["patient_id"] for c in rejected] == ["P-2019"]
 
-    def test_runs_both_ok(self, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
-        """Both nightly runs finish ok and every received file was processed."""
+    def test_runs_all_ok(self, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+        """The nights (primary claims sent, answered and posted, then the next legs, then one with nothing left
+        to do) run three days apart from --as-of, all ok, and every received file was processed."""
         _folder, summary, _export = demo
-        assert [r["status"] for r in summary["runs"]] == ["ok", "ok"]
+        runs = summary["runs"]
+        assert 4 <= len(runs) < 8 and all(r["status"] == "ok" for r in runs)  # 8: MAX_NIGHTS, stopped early
+        first = date.fromisoformat(AS_OF)
+        assert [r["as_of"] for r in runs] == [(first + timedelta(days=3 * n)).isoformat() for n in range(len(runs))]
         assert summary["files"]["failed"] == 0 and summary["files"]["received"] > 0
 
     def test_rerun_starts_fresh_and_repeats(self, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
@@ -117,16 +155,20 @@ class TestDemo:
         assert again.code == 0, again.stderr
         assert "starting fresh" in again.stderr
         second = again.json()
-        for key in ("claims", "hold_reasons", "denials", "dollars"):
+        for key in ("claims", "hold_reasons", "denials", "dollars", "by_payer_sequence"):
             assert second[key] == summary[key], key
 
-    def test_human_summary(self, tmp_path: Path) -> None:
-        """Without --json the summary is text naming holds, denials with descriptions, dollars and what to run next."""
-        res = edi(tmp_path, "demo", "--dir", "d", "--as-of", AS_OF)
+    def test_human_summary(self, tmp_path: Path, demo: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+        """Without --json the summary is text naming holds, denials with descriptions, dollars, the money the
+        secondary and tertiary payers recovered, and what to run next."""
+        res = edi(tmp_path, "demo", "--dir", "d", "--seed", "7", "--as-of", AS_OF)
         assert res.code == 0, res.stderr
         out = res.stdout
+        d = demo[1]["dollars"]
         for text in ("held", "AUTH_EXPIRED", "CO 197", "Dollars:", "edi claims list", "edi denials list",
-                     "edi report"):
+                     "edi report", "By payer in the chain:",
+                     f"recovered from secondary payers: ${Decimal(d['recovered_from_secondary']):,.2f}",
+                     f"recovered from tertiary payers: ${Decimal(d['recovered_from_tertiary']):,.2f}"):
             assert text in out, text
         assert not out.lstrip().startswith("{")
         with pytest.raises(json.JSONDecodeError):

@@ -342,9 +342,10 @@ class TestOutput:
         assert set(c) == {"claim_id", "encounter_ids", "patient_id", "payer_id", "status", "hold_reasons",
                           "warnings", "frequency_code", "place_of_service", "date_of_service", "billed", "paid",
                           "patient_responsibility", "payer_claim_number", "diagnoses", "lines", "adjustments",
-                          "remarks"}
+                          "remarks", "payer_sequence", "prior_claim_id", "patient_balance"}
         assert (c["billed"], c["paid"], c["date_of_service"], c["diagnoses"]) == (
             "180.00", "0.00", "2026-05-04", ["F33.1", "F10.20"])
+        assert (c["payer_sequence"], c["prior_claim_id"], c["patient_balance"]) == ("P", None, "0.00")
         assert c["lines"][0] == {"line_control_number": c["lines"][0]["line_control_number"], "procedure": "90837",
                                  "modifiers": ["HO", "95"], "units": 1, "charge": "180.00",
                                  "diagnosis_pointers": [1, 2], "paid": "0.00", "adjustments": [], "remarks": []}

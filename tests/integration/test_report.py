@@ -110,7 +110,9 @@ class TestReportNumbers:
     def test_billed_and_paid(self, dataset: App) -> None:
         """Billed counts every sent claim (not held); paid counts claims with a net payment."""
         r = report(dataset)
-        assert r["claims"] == {"billed": {"count": 7, "amount": "950.00"}, "paid": {"count": 2, "amount": "390.00"}}
+        assert r["claims"] == {"billed": {"count": 7, "amount": "950.00"}, "paid": {"count": 2, "amount": "390.00"},
+                               "by_payer_sequence": [{"payer_sequence": "P", "claims": 7, "billed": "950.00",
+                                                      "paid": "390.00"}]}
 
     def test_first_pass_acceptance(self, dataset: App) -> None:
         """Accepted without rejection over original claims sent (5 of 7: one rejected, one unanswered)."""

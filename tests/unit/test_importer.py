@@ -109,6 +109,78 @@ class TestEncounterRowRefused:
         assert "1985/04/12" not in str(info.value)
 
 
+PAYERS3 = frozenset({"AETNA", "BCBS", "MEDICAID"})
+SECONDARY = {"secondary_payer_id": "MEDICAID", "secondary_member_id": "M77", "secondary_relationship": "self"}
+SECONDARY_CHILD = {"secondary_payer_id": "MEDICAID", "secondary_member_id": "M77", "secondary_relationship": "child",
+                   "secondary_subscriber_last_name": "Harlow", "secondary_subscriber_first_name": "Rowan",
+                   "secondary_subscriber_dob": "1960-01-01", "secondary_subscriber_sex": "m"}
+TERTIARY = {"tertiary_payer_id": "BCBS", "tertiary_member_id": "B9", "tertiary_relationship": "spouse",
+            "tertiary_subscriber_last_name": "Harlow", "tertiary_subscriber_first_name": "Sam",
+            "tertiary_subscriber_dob": "1961-02-03", "tertiary_subscriber_sex": "F"}
+
+
+class TestOtherCoverage:
+    def test_absent_or_empty_columns_mean_no_other_coverage(self) -> None:
+        """A row without the secondary/tertiary columns, or with them all empty, stores no other coverage."""
+        for r in (row(), row(**{"secondary_payer_id": " ", "secondary_relationship": "", "tertiary_member_id": ""})):
+            v = parse_encounter_row(r, PAYERS3)
+            assert all(v[p + "payer_id"] is None and v[p + "member_id"] is None for p in ("secondary_", "tertiary_"))
+
+    def test_secondary_and_tertiary_are_stored(self) -> None:
+        """Secondary (subscriber a parent) and tertiary coverage are stored in their normalized form."""
+        v = parse_encounter_row(row(**SECONDARY_CHILD, **TERTIARY), PAYERS3)
+        assert (v["secondary_payer_id"], v["secondary_member_id"], v["secondary_relationship"]) == (
+            "MEDICAID", "M77", "child")
+        assert (v["secondary_subscriber_dob"], v["secondary_subscriber_sex"]) == (date(1960, 1, 1), "M")
+        assert (v["tertiary_payer_id"], v["tertiary_relationship"], v["tertiary_subscriber_first_name"]) == (
+            "BCBS", "spouse", "Sam")
+
+    def test_self_subscriber_fields_are_not_kept(self) -> None:
+        """With relationship self the secondary subscriber is the patient: its subscriber columns stay empty."""
+        v = parse_encounter_row(row(**SECONDARY, secondary_subscriber_last_name="X"), PAYERS3)
+        assert v["secondary_subscriber_last_name"] is None and v["secondary_member_id"] == "M77"
+
+    def test_empty_secondary_member_id_is_a_hold_not_an_error(self) -> None:
+        """An empty secondary member id is accepted (the secondary leg is held MEMBER_ID_MISSING)."""
+        assert parse_encounter_row(row(**(SECONDARY | {"secondary_member_id": ""})), PAYERS3)["secondary_member_id"] == ""
+
+    @pytest.mark.parametrize(("changes", "problem"), [
+        pytest.param(SECONDARY | {"secondary_payer_id": "CIGNA"},
+                     "secondary_payer_id is not a payer in the configuration", id="secondary_payer_unknown"),
+        pytest.param(SECONDARY | TERTIARY | {"tertiary_payer_id": "NOPE"},
+                     "tertiary_payer_id is not a payer in the configuration", id="tertiary_payer_unknown"),
+        pytest.param({"secondary_member_id": "M77", "secondary_relationship": "self"}, "secondary_payer_id is empty",
+                     id="secondary_fields_without_payer"),
+        pytest.param({"secondary_payer_id": "MEDICAID"}, "secondary_relationship is empty",
+                     id="secondary_relationship_required"),
+        pytest.param(SECONDARY | {"secondary_relationship": "friend"},
+                     "secondary_relationship is not one of self, spouse, child, other", id="secondary_relationship"),
+        pytest.param(SECONDARY | {"secondary_relationship": "spouse"}, "secondary_subscriber_dob is empty",
+                     id="secondary_subscriber_needed_when_not_self"),
+        pytest.param(SECONDARY_CHILD | {"secondary_subscriber_dob": "01/01/1960"},
+                     "secondary_subscriber_dob is not YYYY-MM-DD", id="secondary_subscriber_dob"),
+        pytest.param(SECONDARY_CHILD | {"secondary_subscriber_sex": "Q"},
+                     "secondary_subscriber_sex is not one of M, F, U", id="secondary_subscriber_sex"),
+        pytest.param(SECONDARY | TERTIARY | {"tertiary_subscriber_last_name": ""},
+                     "tertiary_subscriber_last_name is empty", id="tertiary_subscriber_name"),
+        pytest.param(SECONDARY | {"secondary_member_id": "M" * 81}, "secondary_member_id is longer than 80 characters",
+                     id="secondary_member_id_long"),
+        pytest.param(SECONDARY | {"secondary_payer_id": "AETNA"}, "secondary_payer_id names the same payer as payer_id",
+                     id="secondary_same_as_primary"),
+        pytest.param(SECONDARY | TERTIARY | {"tertiary_payer_id": "AETNA"},
+                     "tertiary_payer_id names the same payer as payer_id", id="tertiary_same_as_primary"),
+        pytest.param(SECONDARY | TERTIARY | {"tertiary_payer_id": "MEDICAID"},
+                     "tertiary_payer_id names the same payer as secondary_payer_id", id="tertiary_same_as_secondary"),
+        pytest.param(TERTIARY, "tertiary_payer_id is given without a secondary_payer_id", id="tertiary_without_secondary"),
+    ])
+    def test_refused(self, changes: dict[str, str], problem: str) -> None:
+        """A bad other-coverage value refuses the row naming the field, checked like the primary's."""
+        with pytest.raises(RowError) as info:
+            parse_encounter_row(row(**changes), PAYERS3)
+        assert problem in info.value.problems
+        assert "Harlow" not in str(info.value) and "M77" not in str(info.value)
+
+
 class TestAuthorizationRow:
     GOOD_AUTH: dict[str, str | None] = {
         "authorization_number": "A-1", "patient_id": "P-1", "payer_id": "AETNA", "start_date": "2026-01-01",
