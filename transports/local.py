@@ -113,7 +113,8 @@ class LocalMailbox:
         return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def archive(self, folder: str, name: str) -> None:
-        """Move ``folder/name`` to ``folder/archive/name``; a file already moved there is left as is."""
+        """Move ``folder/name`` to ``folder/archive/name``; a file already moved there is left as is
+        (also when another worker moves it between our check and our move)."""
         directory = self._dir(folder)
         src = directory / check_name(name)
         archive_dir = directory / ARCHIVE_FOLDER
@@ -123,6 +124,10 @@ class LocalMailbox:
                 return
             archive_dir.mkdir(mode=0o700, exist_ok=True)
             os.replace(src, dst)
+        except FileNotFoundError as exc:
+            if not dst.is_file():
+                raise TransferError(f"cannot archive {folder}/{name} in {self.base_dir}: {exc.strerror}") from exc
+            return
         except OSError as exc:
             raise TransferError(f"cannot archive {folder}/{name} in {self.base_dir}: {exc.strerror}") from exc
         _log.info("mailbox_archive", mailbox="local", folder=folder, name=name)

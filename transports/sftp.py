@@ -529,7 +529,8 @@ class SftpMailbox:
         return self._run("exists", folder, name, op)
 
     def archive(self, folder: str, name: str) -> None:
-        """Move ``folder/name`` to ``folder/archive/name``; a file already moved there is left as is."""
+        """Move ``folder/name`` to ``folder/archive/name``; a file already moved there is left as is
+        (also when another worker makes the archive folder or moves the file while we do)."""
         directory = self._dir(folder)
         src = posixpath.join(directory, check_name(name))
         archive_dir = posixpath.join(directory, ARCHIVE_FOLDER)
@@ -538,11 +539,19 @@ class SftpMailbox:
         def op(sftp: paramiko.SFTPClient) -> None:
             if self._stat(sftp, src) is None:
                 if self._stat(sftp, dst) is not None:
-                    return  # moved by an earlier attempt whose reply was lost
+                    return  # moved by an earlier attempt whose reply was lost, or by another worker
                 raise TransferError(f"archive {folder}/{name} on {self.host}: no such file")
             if self._stat(sftp, archive_dir) is None:
-                sftp.mkdir(archive_dir, mode=0o700)
-            self._rename(sftp, src, dst, f"archive {folder}/{name}")
+                try:
+                    sftp.mkdir(archive_dir, mode=0o700)
+                except OSError as exc:
+                    if not self._refusal(exc) or self._stat(sftp, archive_dir) is None:
+                        raise
+            try:
+                self._rename(sftp, src, dst, f"archive {folder}/{name}")
+            except (OSError, TransferError):
+                if not self._alive() or self._stat(sftp, src) is not None or self._stat(sftp, dst) is None:
+                    raise
 
         self._run("archive", folder, name, op)
         _log.info("mailbox_archive", host=self.host, folder=folder, name=name)

@@ -48,7 +48,8 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
 
 def _ingest_summary(result: IngestResult) -> str:
     lines = [f"processed {len(result.processed)} file(s), failed {len(result.failed)}, "
-             f"already seen {len(result.duplicates)}"]
+             f"already seen {len(result.duplicates)}"
+             + (f", taken by another worker {len(result.taken)}" if result.taken else "")]
     if result.failed:
         lines.append("failed file ids: " + ", ".join(map(str, result.failed))
                      + "  (see `edi files show ID`, fix, then `edi replay ID`)")
