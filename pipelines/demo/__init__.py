@@ -201,7 +201,8 @@ def summarize(uow: UnitOfWork) -> dict[str, Any]:
         "rejections": [{"claim_id": c.claim_id, "reason": c.status_reason} for c in rejected],
         "denials": denials,
         "dollars": {
-            "billed": money(sum((c.billed for c in sent), ZERO)),
+            # each service once: secondary and tertiary claims bill the primary's services again
+            "billed": by_sequence["primary"]["billed"],
             "paid": money(sum((c.paid for c in claims), ZERO)),
             # what patients owe after the last payer of each encounter's chain that adjudicated
             "patient_responsibility": money(sum((patient_balance(legs) for legs in chains.values()), ZERO)),
@@ -343,7 +344,7 @@ def render_summary(s: dict[str, Any]) -> str:
     rows = [("claims coded", c["coded"], ""),
             ("held", c["held"], "not sent: fix the data and the next run sends them")]
     rows += [(f"  {reason}", n, HOLD_REASONS.get(reason, "")) for reason, n in s["hold_reasons"].items()]
-    rows.append(("sent", c["sent"], f"837P to the clearinghouse ({_usd(d['billed'])})"))
+    rows.append(("sent", c["sent"], "837P claims to the clearinghouse, every payer in the chain"))
     if c["crossed_over"]:
         rows.append(("crossed over", c["crossed_over"], "forwarded by the previous payer to the next (no 837P of ours)"))
     rows += [("rejected", c["rejected"], "refused by the clearinghouse or payer front end (999/277CA)"),
@@ -367,7 +368,8 @@ def render_summary(s: dict[str, Any]) -> str:
         for x in s["denials"]:
             lines += _wrapped(f"  {x['group']} {x['reason']:<4} {x['adjustments']:>3} x  {_usd(x['amount']):>10}  ",
                               x["description"] or "")
-    lines += ["", f"Dollars: billed {_usd(d['billed'])}, paid {_usd(d['paid'])}, patient responsibility "
+    lines += ["", f"Dollars: billed {_usd(d['billed'])} (each service once), paid {_usd(d['paid'])} (every payer), "
+                  "patient responsibility "
                   f"{_usd(d['patient_responsibility'])}, denied {_usd(d['denied'])}, held back {_usd(d['held'])}"]
     lines += _by_sequence(s)
     e = s["eligibility"]
