@@ -1,6 +1,6 @@
 """835 posting throughput: claims posted per second into SQLite and PostgreSQL.
 
-    python benchmarks/bench_posting.py [N] [--pg postgresql+psycopg://user@host/db] [--json out.json]
+    python benchmarks/bench_posting.py [N] [--pg postgresql+psycopg://user@host/db] [--repeat 3] [--json out.json]
 
 A balanced N-claim 835 is generated with ``benchmarks/gen_835.py`` (claims with one to three lines,
 CO 45 / PR adjustments, CO 197 denials, crossovers, reversals with their corrections, PLBs). N
@@ -8,13 +8,21 @@ matching claims with their lines are stored first (bulk inserts, not timed); the
 through the real ingest path (:func:`pipelines.usecases.ingest.ingest_bytes`: record, archive, parse, post,
 one transaction) and is timed. A second ingest of the same bytes (recognised as a duplicate) is
 timed too. ``--pg`` names a server: a scratch database is created on it and dropped afterwards.
-A benchmark, not a test: it asserts nothing.
+Each backend runs ``--repeat`` times on a fresh database and the fastest run by CPU time is shown:
+wall seconds and claims/s, and CPU seconds (this process plus the PostgreSQL server processes of the
+scratch database, read from /proc when the server is local) and claims per CPU second, the figure to
+compare on a machine other work shares. The objects the bench itself holds (the generated claims
+and file) are frozen out of the garbage collector while the file is timed: a real ``edi ingest``
+process does not hold them, and collecting them would be charged to posting. A benchmark, not a
+test: it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import resource
 import shutil
 import sys
@@ -99,6 +107,23 @@ def practice(tmp: Path, url: str) -> App:
     return App(config, as_of=date(2026, 12, 1))
 
 
+def _backend_cpu(app: App) -> float:
+    """CPU seconds used so far by the PostgreSQL server processes of this database (0 elsewhere, or when
+    the server's /proc is not readable: a server on another machine)."""
+    if app.engine.dialect.name != "postgresql":
+        return 0.0
+    with app.engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars().all()
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def run(backend: str, url: str, data: bytes, claims: list[Any], n: int, tmp: Path) -> list[dict[str, Any]]:
     tmp.mkdir(parents=True, exist_ok=True)
     app = practice(tmp, url)
@@ -106,15 +131,26 @@ def run(backend: str, url: str, data: bytes, claims: list[Any], n: int, tmp: Pat
     out = []
     for label in ("post", "same file again"):
         result = IngestResult()
-        t0 = time.perf_counter()
+        gc.collect()
+        gc.freeze()  # the bench's own objects (generated claims, file) are not the posting's to collect
+        server0, cpu0, t0 = _backend_cpu(app), time.process_time(), time.perf_counter()
         ingest_bytes(app.config, app.uow, "bench.835", data, result)
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0 + _backend_cpu(app) - server0
+        gc.unfreeze()
         posted = result.counts.get("claims_posted", 0)
         out.append({"backend": backend, "stage": label, "claims": n, "posted": posted,
                     "unmatched": result.counts.get("claims_unmatched", 0), "failed": len(result.failed),
-                    "seconds": round(seconds, 3), "claims_per_second": round(n / seconds) if seconds else None})
+                    "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+                    "claims_per_second": round(n / seconds) if seconds else None,
+                    "claims_per_cpu_second": round(n / cpu) if cpu else None})
     app.close()
     return out
+
+
+def _fastest(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Row by row, the repetition with the least CPU time."""
+    return [min(rows, key=lambda r: r["cpu_seconds"]) for rows in zip(*runs, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,28 +159,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--pg", help="a PostgreSQL URL; a scratch database is created on that server and dropped")
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
+    p.add_argument("--repeat", type=int, default=3, help="runs per backend, each on a fresh database; the "
+                   "fastest by CPU time is shown (default 3)")
     a = p.parse_args(argv)
     configure_logging(level="WARNING")
     data, claims = make_835(a.n, a.seed)
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        results += run("sqlite", f"sqlite:///{tmp / 'sqlite.db'}", data, claims, a.n, tmp / "sqlite")
+        results += _fastest([run("sqlite", f"sqlite:///{tmp / f'sqlite{k}.db'}", data, claims, a.n, tmp / f"sqlite{k}")
+                             for k in range(a.repeat)])
         if a.pg:
-            name = f"edi_bench_{uuid.uuid4().hex[:8]}"
             admin = create_engine(a.pg, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                results += run("postgresql", a.pg.rsplit("/", 1)[0] + "/" + name, data, claims, a.n, tmp / "pg")
-            finally:
+            pg_runs = []
+            for k in range(a.repeat):
+                name = f"edi_bench_{uuid.uuid4().hex[:8]}"
                 with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                try:
+                    pg_runs.append(run("postgresql", a.pg.rsplit("/", 1)[0] + "/" + name, data, claims, a.n,
+                                       tmp / f"pg{k}"))
+                finally:
+                    with admin.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+            results += _fastest(pg_runs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(render_table(["backend", "stage", "claims", "posted", "unmatched", "failed", "seconds", "claims/s"],
+    print(render_table(["backend", "stage", "claims", "posted", "unmatched", "failed", "seconds", "claims/s",
+                        "CPU s", "claims/CPU s"],
                        [[r["backend"], r["stage"], r["claims"], r["posted"], r["unmatched"], r["failed"], r["seconds"],
-                         r["claims_per_second"]] for r in results]))
+                         r["claims_per_second"], r["cpu_seconds"], r["claims_per_cpu_second"]] for r in results]))
+    print(f"fastest of {a.repeat} by CPU time (this process + the PostgreSQL server processes of the database)")
     print(f"835 size: {len(data)} bytes; peak memory (max RSS): {peak_mb:.0f} MB")
     if a.json_out:
         Path(a.json_out).write_text(json.dumps({"n": a.n, "results": results, "peak_rss_mb": round(peak_mb)},

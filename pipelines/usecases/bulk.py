@@ -5,21 +5,43 @@ On PostgreSQL rows go in as one ``INSERT ... SELECT FROM unnest(arrays)`` (and u
 column, instead of a multi-row VALUES statement whose text grows with the batch. Primary keys are
 taken from the table's sequence beforehand (:func:`new_ids`). On SQLite the same calls use
 SQLAlchemy's multi-row inserts and executemany.
+
+For the largest writes (835 posting), :func:`copy_rows` and :func:`copy_update` take rows as tuples:
+on PostgreSQL they go through ``COPY ... FROM STDIN`` (psycopg formats the rows in C), straight into
+the table, or into a TEMP staging table applied with one ``UPDATE ... FROM``; :func:`key_set` stages
+a set of keys that queries join. On SQLite they are executemany and plain ``IN`` lists.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, insert, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Text,
+    TypeDecorator,
+    any_,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    select,
+    table,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-__all__ = ["chunks", "in_list", "insert_rows", "is_pg", "new_ids", "update_rows"]
+__all__ = ["chunks", "copy_rows", "copy_update", "in_list", "insert_rows", "is_pg", "key_set", "new_ids", "read_columns",
+           "update_rows"]
 
 
 def chunks(items: Sequence[Any], size: int = 2000) -> Iterable[Sequence[Any]]:
@@ -115,3 +137,145 @@ def update_rows(s: Session, model: Any, rows: Sequence[dict[str, Any]], keys: Se
         s.connection().exec_driver_sql(
             f'UPDATE "{table.name}" AS t SET {sets} FROM {source} WHERE t.id = v.id',
             tuple([*[_pg_value(table.c[k], v) for k, v in consts.items()], *params]))
+
+
+def _json_columns(table: Any, cols: Sequence[str]) -> list[int]:
+    return [k for k, c in enumerate(cols) if _pg_type(table.c[c]) == "JSON"]
+
+
+@functools.lru_cache(maxsize=8192)
+def _json_of_tuple(value: tuple[Any, ...]) -> str:
+    return json.dumps(value)
+
+
+def _json_text(value: Any) -> str:
+    """``json.dumps(value)``; a list of only strings or only ints is written once per distinct list
+    (bulk rows repeat them; other lists are not remembered: True == 1 would share an entry)."""
+    if isinstance(value, list) and (all(type(v) is str for v in value) or all(type(v) is int for v in value)):
+        return _json_of_tuple(tuple(value))
+    return json.dumps(value)
+
+
+def _copy_in(s: Session, target: str, cols: Sequence[str], rows: Iterable[Sequence[Any]], json_at: Sequence[int]) -> None:
+    """``COPY target (cols) FROM STDIN`` of ``rows`` on the session's connection (its transaction)."""
+    names = ", ".join(f'"{c}"' for c in cols)
+    driver = s.connection().connection.driver_connection
+    assert driver is not None  # an open connection: the session's transaction
+    with driver.cursor() as cur, \
+            cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        write = copy.write_row
+        if json_at:
+            for row in rows:
+                values = list(row)
+                for k in json_at:
+                    values[k] = _json_text(values[k])
+                write(values)
+        else:
+            for row in rows:
+                write(row)
+
+
+def copy_rows(s: Session, model: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Bulk insert of rows given as tuples in ``cols`` order (JSON columns as Python values).
+
+    PostgreSQL: ``COPY table (cols) FROM STDIN``; the columns left out take their server defaults (an
+    ``id`` left out comes from the table's sequence, in row order). Python-side defaults of the columns
+    left out are added first, as :func:`insert_rows` does. SQLite: executemany.
+    """
+    if not rows:
+        return
+    table = model.__table__
+    defaults = _scalar_defaults(table, dict.fromkeys(cols))
+    if defaults:
+        cols = (*cols, *defaults)
+        extra = tuple(defaults.values())
+        rows = [(*r, *extra) for r in rows]
+    if not is_pg(s):  # executemany (no RETURNING: sqlite3 loops over the rows in C)
+        s.connection().execute(insert(table), [dict(zip(cols, r, strict=True)) for r in rows])
+        return
+    _copy_in(s, f'"{table.name}"', cols, rows, _json_columns(table, cols))
+
+
+def _stage(s: Session, name: str, cols: Sequence[str], types: Sequence[str]) -> str:
+    """A TEMP table (dropped at commit) for this transaction's staged rows, created if need be and emptied."""
+    columns = ", ".join(f'"{c}" {t}' for c, t in zip(cols, types, strict=True))
+    s.connection().exec_driver_sql(f'CREATE TEMP TABLE IF NOT EXISTS "{name}" ({columns}) ON COMMIT DROP; '
+                                   f'TRUNCATE "{name}"')
+    return f'"{name}"'
+
+
+def key_set(s: Session, name: str, col: Any, values: Sequence[Any]) -> Any:
+    """What ``col.in_()`` takes for ``values``, to use in one or more queries of this transaction.
+
+    PostgreSQL: the values are COPY'd into the TEMP table ``_keys_<name>`` (emptied first: one set
+    per name at a time) and read as a subquery, so a query joins them instead of taking an array
+    parameter that the driver formats element by element. SQLite: the list itself.
+    """
+    if not is_pg(s):
+        return list(values)
+    kind = _pg_type(col)
+    stage = _stage(s, f"_keys_{name}", ("v",), ("TEXT" if kind.startswith("VARCHAR") else kind,))  # any length
+    _copy_in(s, stage, ("v",), [(v,) for v in values], ())
+    return select(column("v")).select_from(table(f"_keys_{name}"))
+
+
+def copy_update(s: Session, model: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]],
+                constants: dict[str, Any] | None = None, keep_null: Sequence[str] = ()) -> None:
+    """UPDATE by primary key from rows given as tuples ``(id, *cols)``; ``constants`` are set on every row;
+    a column in ``keep_null`` keeps its stored value where the row has None.
+
+    PostgreSQL: the rows are COPY'd into a TEMP staging table (dropped at commit, emptied before each
+    use) and applied with one ``UPDATE ... FROM``. SQLite: executemany.
+    """
+    if not rows:
+        return
+    table = model.__table__
+    consts = constants or {}
+
+    def value(c: str, new: Any) -> Any:
+        return func.coalesce(new, table.c[c]) if c in keep_null else new
+
+    if not is_pg(s):
+        stmt = update(table).where(table.c.id == bindparam("_id")).values(
+            {**{c: value(c, bindparam(f"_{c}")) for c in cols}, **consts})
+        keys = [f"_{c}" for c in ("id", *cols)]
+        s.connection().execute(stmt, [dict(zip(keys, r, strict=True)) for r in rows])
+        return
+    all_cols = ("id", *cols)
+    stage = _stage(s, f"_stage_{table.name}_{zlib.crc32(' '.join(all_cols).encode()):08x}", all_cols,
+                   [_pg_type(table.c[c]) for c in all_cols])
+    _copy_in(s, stage, all_cols, rows, _json_columns(table, all_cols))
+    sets = ", ".join([f'"{c}" = COALESCE(v."{c}", t."{c}")' if c in keep_null else f'"{c}" = v."{c}"' for c in cols]
+                     + [f'"{k}" = %s' for k in consts])
+    s.connection().exec_driver_sql(f'UPDATE "{table.name}" AS t SET {sets} FROM {stage} AS v WHERE t.id = v.id',
+                                   tuple(_pg_value(table.c[k], v) for k, v in consts.items()))
+
+
+@functools.lru_cache(maxsize=8192)
+def _json_list(text: str) -> tuple[Any, ...] | None:
+    """A JSON text that is a list of scalars, as a tuple (None for any other JSON)."""
+    value = json.loads(text)
+    if isinstance(value, list) and not any(isinstance(v, list | dict) for v in value):
+        return tuple(value)
+    return None
+
+
+class _JSONText(TypeDecorator[Any]):
+    """A JSON column read as text and parsed here: a list of scalars once per distinct text (bulk
+    reads repeat the same short lists), handed out as a new list each time; other JSON as json.loads."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        found = _json_list(value)
+        return list(found) if found is not None else json.loads(value)
+
+
+def read_columns(table: Any) -> list[Any]:
+    """Every column of ``table`` for a select of many rows: the same names and values, but JSON
+    columns come as text parsed by :class:`_JSONText` (psycopg would parse each value on its own)."""
+    return [type_coerce(cast(c, Text), _JSONText()).label(c.name) if isinstance(c.type, JSON) else c
+            for c in table.columns]

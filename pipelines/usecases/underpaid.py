@@ -12,7 +12,7 @@ the rows like any other work item; the report sums them per payer and code.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -87,8 +87,10 @@ def update_underpaid(s: Session, config: Config, posted: Iterable[PostedLine], *
     """
     counts: Counter[str] = Counter()
     rates = {pid: dict(p.contract_rates) for pid, p in config.payers.items() if p.contract_rates}
+    if not rates:  # ``posted`` is not even read
+        return counts
     last: dict[int, PostedLine] = {p.line_pk: p for p in posted}
-    if not rates or not last:
+    if not last:
         return counts
     pg = is_pg(s)
     lines = _rated_lines(s, rates, list(last), pg)
@@ -128,12 +130,11 @@ def _note(action: str, short: Decimal | None) -> str:
     return f"amount short recomputed after a later posting: {short:.2f}"
 
 
-def posted_lines(matched: Sequence[Any], statuses: dict[int, ClaimStatus]) -> list[PostedLine]:
-    """The :class:`PostedLine` of every matched 835 line of a chunk (``matched``: posting's matches)."""
-    out: list[PostedLine] = []
+def posted_lines(matched: Sequence[Any], statuses: dict[int, ClaimStatus]) -> Iterator[PostedLine]:
+    """The :class:`PostedLine` of every matched 835 line of a chunk (``matched``: posting's matches), made
+    as they are read (:func:`update_underpaid` reads none when no payer has contract rates)."""
     for m in matched:
         for svc, hit in zip(m.clp.lines, m.lines, strict=True):
             if hit is not None:
-                out.append(PostedLine(m.claim.pk, hit.pk, m.payment_id, statuses[m.claim.pk],
-                                      tuple(svc.adjustments), tuple(svc.remarks) or tuple(m.clp.remarks)))
-    return out
+                yield PostedLine(m.claim.pk, hit.pk, m.payment_id, statuses[m.claim.pk],
+                                 tuple(svc.adjustments), tuple(svc.remarks) or tuple(m.clp.remarks))
