@@ -21,6 +21,8 @@ from edi.errors import DelimiterError, EnvelopeError, X12SyntaxError
 # Envelopes
 # --------------------------------------------------------------------------------------------
 
+_MARK_ENVELOPE_START = str.maketrans("SGI", "\0\0\0")  # first letters of the envelope ids
+
 ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 """The fixed widths of ISA01..ISA16."""
 
@@ -101,6 +103,9 @@ class TransactionSet:
     batches: Iterator[list[Segment]] = field(default_factory=lambda: iter(()))
     """The same segments in lists (the fastest way to read a large set). ``segments`` flattens
     ``batches``: read a set through one of the two."""
+    texts: Iterator[list[str]] = field(default_factory=lambda: iter(()))
+    """The same batches with each segment as its text, elements not split (see
+    :meth:`SegmentReader.texts`). ``batches`` splits ``texts``: read a set through one of the three."""
 
 
 class Envelope:
@@ -115,14 +120,14 @@ class Envelope:
         self.strict = strict
         self.findings: list[Finding] = []
         self.interchanges: list[Interchange] = []
-        self._batches: Iterator[list[Segment]] = self.reader.batches()
-        self._batch: list[Segment] = []
+        self._batches: Iterator[list[str]] = self.reader.texts()  # split here only where needed
+        self._batch: list[str] = []
         self._pos = 0
         self._pending: Segment | None = None
         self._n = 0  # file-level number of the current segment
-        self._ids_of: list[Segment] | None = None  # the batch whose segment ids are in _ids
-        self._ids: list[str] = []
-        self._next_at: dict[str, int] = {}
+        self._ids_of: list[str] | None = None  # the batch _marks describes
+        self._marks = ""
+        self._prefixes: tuple[str, tuple[str, ...]] = ("", ())  # element separator, envelope ids + it
 
     # -- helpers -----------------------------------------------------------------------------
     def _err(self, cls: type[X12SyntaxError], msg: str, seg: Segment | None, element: int = 0,
@@ -144,7 +149,7 @@ class Envelope:
             if batch is None:
                 return None
             self._batch, self._pos = batch, 0
-        seg = self._batch[self._pos]
+        seg = self._batch[self._pos].split(self.reader.delimiters.element)
         self._pos += 1
         self._n += 1
         return seg
@@ -237,10 +242,11 @@ class Envelope:
                 summary = TransactionSummary(ts.set_id, ts.control_number, ts.implementation, 0,
                                              ts.segment_number)
                 grp.transactions.append(summary)
-                ts.batches = self._transaction(seg, summary)
+                ts.texts = self._transaction(seg, summary)
+                ts.batches = _split(ts.texts, isa.delimiters.element)
                 ts.segments = _flatten(ts.batches)
                 yield ts
-                for _ in ts.batches:  # drain what the consumer left
+                for _ in ts.texts:  # drain what the consumer left
                     pass
             elif sid == "GE":
                 count = el(seg, 1)
@@ -260,15 +266,14 @@ class Envelope:
             else:
                 self._err(EnvelopeError, f"{sid} segment outside a transaction set", seg, expected="ST or GE")
 
-    def _transaction(self, st: Segment, summary: TransactionSummary) -> Iterator[list[Segment]]:
-        """ST..SE of one set, in batches. The envelope segments are found with C-level scans of
-        each batch's segment ids, so the cost per segment stays close to the raw reader's.
-        Parsers that need a segment's file-level number add its position in the set to
-        ``TransactionSet.segment_number`` - 1 (positions count from ST = 1)."""
-        yield [st]
+    def _transaction(self, st: Segment, summary: TransactionSummary) -> Iterator[list[str]]:
+        """ST..SE of one set, in batches of segment texts. The envelope segments are found with
+        C-level scans of each batch, and only they are split, so the cost per segment stays close
+        to the raw reader's. Parsers that need a segment's file-level number add its position in
+        the set to ``TransactionSet.segment_number`` - 1 (positions count from ST = 1)."""
+        yield [self.reader.delimiters.element.join(st)]
         start = self._n
         n = 1
-        env = _ENVELOPE_IDS
         while True:
             if self._pos >= len(self._batch):
                 batch = next(self._batches, None)
@@ -281,15 +286,16 @@ class Envelope:
                 self._batch, self._pos = batch, 0
                 continue  # an empty batch (a file cut at a segment boundary) reads the next one
             batch, pos = self._batch, self._pos
-            if batch[pos][0] not in env:
-                k = self._next_envelope(batch, pos)
+            k = self._next_envelope(batch, pos)
+            if k > pos:
                 chunk = batch[pos:k] if pos or k < len(batch) else batch
                 n += k - pos
                 self._pos = k
                 self._n = start + n - 1
                 yield chunk
                 continue
-            seg = batch[pos]
+            text = batch[pos]
+            seg = text.split(self.reader.delimiters.element)
             self._pos = pos + 1
             n += 1
             self._n = start + n - 1
@@ -309,33 +315,41 @@ class Envelope:
             if ctl != summary.control_number:
                 self._err(EnvelopeError, f"SE02 {ctl!r} does not match ST02 {summary.control_number!r}",
                           seg, 2, summary.control_number, soft=True)
-            yield [seg]
+            yield [text]
             return
 
 
-    def _next_envelope(self, batch: list[Segment], pos: int) -> int:
+    def _next_envelope(self, batch: list[str], pos: int) -> int:
         """Index of the first envelope segment (ST, SE, GS, ...) at or after ``pos`` in ``batch``.
 
-        The ids are listed once per batch and each envelope id's next position is remembered, so
-        a batch full of envelope segments is still scanned in linear time (C-level scans)."""
+        Every envelope id starts with S, G or I: the first letters of the batch's segments are
+        joined once into a string where those are marked (C-level), the marks are found with
+        str.find and only they are checked (the text starts with an envelope id and the element
+        separator, or is the id alone). The search only moves forward, so a batch full of
+        envelope segments or of SVCs is still read in linear time."""
         if self._ids_of is not batch:
-            self._ids_of, self._ids, self._next_at = batch, list(map(itemgetter(0), batch)), {}
-        ids, nxt = self._ids, self._next_at
-        k = len(batch)
-        for e in _ENVELOPE_IDS:
-            j = nxt.get(e, -1)
-            if j < pos:
-                try:
-                    j = ids.index(e, pos)
-                except ValueError:
-                    j = len(batch)
-                nxt[e] = j
-            k = min(k, j)
-        return k
+            elem = self.reader.delimiters.element  # the batch is the reader's latest
+            if self._prefixes[0] != elem:
+                self._prefixes = (elem, tuple(e + elem for e in _ENVELOPE_IDS))
+            self._ids_of, self._marks = batch, "".join(map(itemgetter(0), batch)).translate(_MARK_ENVELOPE_START)
+        marks, prefixes = self._marks, self._prefixes[1]
+        while True:
+            pos = marks.find("\0", pos)
+            if pos < 0:
+                return len(batch)
+            text = batch[pos]
+            if text.startswith(prefixes) or text in _ENVELOPE_IDS:
+                return pos
+            pos += 1
 
 
 def _flatten(batches: Iterator[list[Segment]]) -> Iterator[Segment]:
     return chain.from_iterable(batches)
+
+
+def _split(texts: Iterator[list[str]], element: str) -> Iterator[list[Segment]]:
+    for batch in texts:
+        yield [t.split(element) for t in batch]
 
 
 def open_x12(data: bytes | str | BinaryIO, *, strict: bool = True) -> Envelope:

@@ -5,11 +5,14 @@ Reading is two layers:
 * :class:`SegmentReader` turns a byte stream into segments (``list[str]``, element 0 is the
   segment id). Delimiters come from each ISA, so one file may hold several interchanges with
   different delimiters. Segment terminators may be followed by CR/LF or not; a bare newline may be
-  the terminator. Memory is bounded by the chunk size, not the file size.
+  the terminator. Memory is bounded by the chunk size, not the file size. Underneath, it reads
+  segment *texts* (:meth:`SegmentReader.texts`: terminator and line breaks removed, elements not
+  yet split), which is all a parser needs to recognise a segment it has already read.
 * :class:`Envelope` walks those segments, checks ISA/IEA, GS/GE and ST/SE (counts and control
-  numbers) and groups them into :class:`TransactionSet` objects whose segments are streamed.
-  Strict by default; with ``strict=False`` count and control number mismatches become
-  :attr:`Envelope.findings` instead of exceptions.
+  numbers) and groups them into :class:`TransactionSet` objects whose segments are streamed, as
+  lists (``segments``, ``batches``) or as texts (``texts``, what the 835 reader uses); only the
+  envelope segments are split to be checked. Strict by default; with ``strict=False`` count and
+  control number mismatches become :attr:`Envelope.findings` instead of exceptions.
 
 Writing: :func:`format_segment` and :func:`build_interchange`, which computes SE01, GE01 and
 IEA01 from what it wrote.

@@ -40,18 +40,20 @@ _CENT = Decimal("0.01")
 # --------------------------------------------------------------------------------------------
 # Fast construction of frozen dataclasses
 # --------------------------------------------------------------------------------------------
-# A frozen dataclass's __init__ sets each field through object.__setattr__, about ten times the
+# A frozen dataclass's __init__ sets each field through object.__setattr__, several times the
 # cost of a plain slot store; with hundreds of thousands of claims that is most of the parse time.
-# The hot loop therefore builds a mutable twin with the same slots (same layout) and then sets
-# __class__ to the frozen class: the result is an ordinary, immutable instance of the public class.
+# The hot loop therefore makes a draft: an instance of a plain class with the same slots (same
+# layout) and no __init__, whose slots it stores one by one, and then sets __class__ to the frozen
+# class: the result is an ordinary, immutable instance of the public class. Every field is stored
+# (the tests compare parsed objects with ones built through the public constructors).
 
 _T = TypeVar("_T")
 
 
 def _twin(cls: type[_T]) -> type[Any]:
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    return dataclasses.make_dataclass(
-        "_" + cls.__name__ + "Draft", [(f.name, f.type) for f in fields], slots=True, eq=False, repr=False)
+    """A class with the slots of the frozen dataclass ``cls`` and nothing else."""
+    slots = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return type("_" + cls.__name__ + "Draft", (), {"__slots__": slots})
 
 
 _AdjustmentDraft = _twin(Adjustment)
@@ -60,29 +62,66 @@ _ClaimDraft = _twin(ClaimPayment)
 _NameDraft = _twin(Name)
 
 
+def _adjustment(group: str, reason: str, amount: Decimal, quantity: Decimal | None) -> Adjustment:
+    a = _AdjustmentDraft()
+    a.group, a.reason, a.amount, a.quantity = group, reason, amount, quantity
+    a.__class__ = Adjustment
+    return a  # type: ignore[no-any-return]
+
+
 # --------------------------------------------------------------------------------------------
 # Values
 # --------------------------------------------------------------------------------------------
+# Remittances repeat themselves (the same dates and fee-schedule amounts claim after claim), so
+# amounts and dates are cached by their text, in dicts whose __missing__ builds the value: a hit is
+# one C-level subscript, and a cache is emptied when it is full, so memory stays bounded whatever
+# the file. Whole segments are remembered too, per transaction set (Remittance835Reader._claims).
 
-_money_cache: dict[str, Decimal] = {}
-_date_cache: dict[str, date] = {}
 _CACHE_MAX = 50_000
+_KNOWN_PER_KIND = 2048  # segment texts each kind may remember per epoch (Remittance835Reader._claims)
+_KNOWN_EPOCH = 50_000  # segments
 
 
-def _money(text: str) -> Decimal:
-    """A decimal amount, quantized to cents when that does not change it (cached by text)."""
-    d = _money_cache.get(text)
-    if d is None:
+class _MoneyCache(dict[str, Decimal]):
+    """Amount text -> Decimal, quantized to cents when that does not change it."""
+
+    __slots__ = ()
+
+    def __missing__(self, text: str) -> Decimal:
         d = Decimal(text)
         if not d.is_finite():
             raise InvalidOperation(text)
         q = d.quantize(_CENT)
         if q == d:
             d = q
-        if len(_money_cache) >= _CACHE_MAX:
-            _money_cache.clear()
-        _money_cache[text] = d
-    return d
+        if len(self) >= _CACHE_MAX:
+            self.clear()
+        self[text] = d
+        return d
+
+
+class _DateCache(dict[str, date]):
+    """CCYYMMDD -> date; ValueError for anything else."""
+
+    __slots__ = ()
+
+    def __missing__(self, text: str) -> date:
+        if len(text) != 8 or not is_digits(text):
+            raise ValueError(text)
+        d = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        if len(self) >= _CACHE_MAX:
+            self.clear()
+        self[text] = d
+        return d
+
+
+_MONEY_OF = _MoneyCache()
+_DATE_OF = _DateCache()
+
+
+def _money(text: str) -> Decimal:
+    """A decimal amount, quantized to cents when that does not change it (cached by text)."""
+    return _MONEY_OF[text]
 
 
 def _number(text: str) -> Decimal:
@@ -95,15 +134,7 @@ def _number(text: str) -> Decimal:
 
 def _date(text: str) -> date:
     """CCYYMMDD to a date (cached by text)."""
-    d = _date_cache.get(text)
-    if d is None:
-        if len(text) != 8 or not is_digits(text):
-            raise ValueError(text)
-        d = date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if len(_date_cache) >= _CACHE_MAX:
-            _date_cache.clear()
-        _date_cache[text] = d
-    return d
+    return _DATE_OF[text]
 
 
 def _opt_date(text: str) -> date | None:
@@ -111,6 +142,7 @@ def _opt_date(text: str) -> date | None:
 
 
 _PAD = [""] * 24
+_PADS = [[""] * (12 - k) for k in range(12)]  # _PADS[len(seg)] makes a CLP 12 elements long
 
 # Elements that must be numbers or dates, to name the element in an error message.
 _NUMERIC: dict[str, tuple[int, ...]] = {
@@ -142,7 +174,9 @@ def _bad_element(seg: Segment) -> tuple[int, str]:
 # Reading
 # --------------------------------------------------------------------------------------------
 
-_CLAIM_END = frozenset({"CLP", "LX", "PLB", "SE"})
+_CLAIM_END = frozenset({"LX", "PLB", "SE"})  # (and CLP) end a claim
+# What a known segment was read as (see Remittance835Reader._claims)
+_DTM, _AMT, _ADJ, _NAME, _ADJS, _REMARK, _OTHER_REMARK, _SVC = range(8)
 _HEADER_END = frozenset({"LX", "CLP", "PLB", "SE", "TS3", "TS2"})
 
 
@@ -154,24 +188,8 @@ def _cas_into(target: list[Adjustment], seg: Segment) -> None:
     while i < k:
         if seg[i]:
             q = seg[i + 2] if i + 2 < k else ""
-            v = seg[i + 1]
-            m = _money_cache.get(v)
-            a = _AdjustmentDraft(group, seg[i], _money(v) if m is None else m, _number(q) if q else None)
-            a.__class__ = Adjustment
-            target.append(a)
+            target.append(_adjustment(group, seg[i], _MONEY_OF[seg[i + 1]], _number(q) if q else None))
         i += 3
-
-
-def _claim_lists() -> tuple[list[Adjustment], list[tuple[str, str]], list[tuple[str, date]],
-                            list[tuple[str, Decimal]], list[tuple[str, Decimal]], list[Name], list[ServiceLine]]:
-    """A claim's CAS, REF, DTM, AMT, QTY, NM1 and service lines, empty."""
-    return [], [], [], [], [], [], []
-
-
-def _line_lists() -> tuple[list[Adjustment], list[tuple[str, str]], list[tuple[str, date]],
-                           list[tuple[str, Decimal]], list[tuple[str, Decimal]], list[str], list[tuple[str, str]]]:
-    """A line's CAS, REF, DTM, AMT, QTY, LQ*HE and other LQ, empty."""
-    return [], [], [], [], [], [], []
 
 
 class Remittance835Reader:
@@ -190,8 +208,9 @@ class Remittance835Reader:
         self.control_number = ts.control_number
         self.implementation = ts.implementation
         self._component = ts.delimiters.component
-        self._batches: Iterator[list[Segment]] = ts.batches
-        self._first: list[Segment] = []  # the rest of the batch the header ended in
+        self._element = ts.delimiters.element
+        self._texts: Iterator[list[str]] = ts.texts  # the segments as text: see _claims
+        self._first: list[str] = []  # the rest of the batch the header ended in
         self._n = ts.segment_number - 1  # file number of the last segment consumed
         self.references: tuple[tuple[str, str], ...] = ()
         self.production_date: date | None = None
@@ -293,10 +312,11 @@ class Remittance835Reader:
 
     def _header_segments(self) -> Iterator[Segment]:
         """Segments one by one; remembers the rest of the current batch for the claim loop."""
-        for batch in self._batches:
-            for i, seg in enumerate(batch):
+        sep = self._element
+        for batch in self._texts:
+            for i, text in enumerate(batch):
                 self._first = batch[i + 1:]
-                yield seg
+                yield text.split(sep)
 
     # -- claims ----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[ClaimPayment]:
@@ -306,90 +326,240 @@ class Remittance835Reader:
         return self._claims()
 
     def _claims(self) -> Iterator[ClaimPayment]:  # noqa: C901 - one tight loop on purpose
-        """Claims as they are read. One loop over the segments with the state in local variables:
-        a call or an attribute access per segment costs measurably at a million segments a second."""
-        comp = self._component
-        money, todate, number = _money, _date, _number
-        mcache, dcache = _money_cache, _date_cache
-        LineDraft, LineCls = _LineDraft, ServiceLine
-        ClaimDraft, ClaimCls = _ClaimDraft, ClaimPayment
-        NameDraft, NameCls = _NameDraft, Name
-        check, findings, pad, cas_into = _check_claim, self._findings, _PAD, _cas_into
+        """Claims as they are read: one flat loop over the segment texts with the state in local
+        variables (a call or an attribute access per segment costs measurably at a million
+        segments a second).
+
+        Remittances repeat themselves: the same DTM, AMT, CAS, rendering NM1, SVC and LQ segments
+        come back claim after claim. ``known`` maps such a segment's text to what it was read as
+        the first time (a kind and an immutable value), so a repeat costs one dictionary lookup:
+        it is not split into elements and nothing is built again. Segments whose meaning depends
+        on where they stand or that rarely repeat (CLP, REF, the patient's and the insured's NM1,
+        ...) are split and read every time. ``known`` belongs to this set only (names are PHI).
+        Each kind may add at most _KNOWN_PER_KIND texts; once one has run out, ``known`` starts
+        empty again after _KNOWN_EPOCH segments. So a kind whose texts never repeat (amounts that
+        all differ) soon stops being remembered instead of churning memory, the others are read
+        again once an epoch, and memory stays bounded.
+
+        ``c`` and ``ln`` are the claim and line being read (drafts, see :func:`_twin`), None
+        outside one. ``adj``, ``dates`` and ``amts`` are where CAS, DTM and AMT go: the claim's
+        lists, or the current line's from its SVC on. Lists that are usually empty (references,
+        quantities, remarks) start as ``()`` and become lists on their first item. What stands
+        outside a claim (between LX and CLP, after PLB) is checked but not kept: it lands in lists
+        already closed or replaced at the next CLP or SVC."""
+        comp, sep = self._component, self._element
+        money, date_of, number, cas_into = _MONEY_OF, _DATE_OF, _number, _cas_into
+        known: dict[str, tuple[int, Any]] = {}
+        known_get = known.get
+        epoch_end = self._n  # the first batch starts an epoch (every room is 0)
+        room_dtm = room_amt = room_cas = room_nm1 = room_lq = room_svc = 0  # what each kind may still add
+        LineDraft, LineCls, ClaimDraft, ClaimCls, NameDraft, NameCls, AdjustmentCls = (
+            _LineDraft, ServiceLine, _ClaimDraft, ClaimPayment, _NameDraft, Name, Adjustment)
+        check, findings, pads, pad, claim_end = _check_claim, self._findings, _PADS, _PAD, _CLAIM_END
         n, total, count, lx = self._n, ZERO, 0, None
         plb: list[ProviderAdjustment] = []
-        # claim state (the lists are replaced at each CLP) and line state (replaced at each SVC)
-        clp: tuple[Any, ...] | None = None
-        clp_n = svc_n = 0
-        c_adj, c_refs, c_dates, c_amts, c_qtys, names, lines = _claim_lists()
+        c: Any = None
+        ln: Any = None
+        c_adj: list[Adjustment] = []
+        c_dates: list[tuple[str, date]] = []
+        c_amts: list[tuple[str, Decimal]] = []
+        names: list[Name] = []
+        lines: list[ServiceLine] = []
+        c_refs: Any = ()
+        c_qtys: Any = ()
         patient: Name | None = None
         insured: Name | None = None
         moa: tuple[str, ...] = ()
         mia: tuple[str, ...] = ()
-        svc: tuple[Any, ...] | None = None
-        l_adj, l_refs, l_dates, l_amts, l_qtys, l_rem, l_other = _line_lists()
+        l_adj: list[Adjustment] = []
+        l_dates: list[tuple[str, date]] = []
+        l_amts: list[tuple[str, Decimal]] = []
+        l_refs: Any = ()
+        l_qtys: Any = ()
+        l_rem: Any = ()
+        l_other: Any = ()
         l_lcn: str | None = None
+        adj, dates, amts = c_adj, c_dates, c_amts
+        v: Any = None
 
-        batches: Iterable[list[Segment]] = itertools.chain(
-            ([self._pending],) if self._pending is not None else (), (self._first,), self._batches)
-        seg: Segment = []
+        batches: Iterable[list[str]] = itertools.chain(
+            ([sep.join(self._pending)],) if self._pending is not None else (), (self._first,), self._texts)
+        text = ""
         try:
             for batch in batches:
-                for seg in batch:
+                if n >= epoch_end and not (
+                        room_dtm and room_amt and room_cas and room_nm1 and room_lq and room_svc):
+                    known.clear()  # some kind is out of room: every kind starts again
+                    room_dtm = room_amt = room_cas = room_nm1 = room_lq = room_svc = _KNOWN_PER_KIND
+                    epoch_end = n + _KNOWN_EPOCH
+                for text in batch:
                     n += 1
-                    sid = seg[0]
-                    if sid == "CAS":
-                        cas_into(c_adj if svc is None else l_adj, seg)
-                    elif sid == "DTM":
-                        v = seg[2]
-                        dt = dcache.get(v)
-                        (c_dates if svc is None else l_dates).append((seg[1], todate(v) if dt is None else dt))
-                    elif sid == "REF":
-                        if svc is None:
-                            c_refs.append((seg[1], seg[2]))
-                        elif seg[1] == "6R" and l_lcn is None:
-                            l_lcn = seg[2]
-                        else:
-                            l_refs.append((seg[1], seg[2]))
-                    elif sid == "AMT":
-                        v = seg[2]
-                        m = mcache.get(v)
-                        (c_amts if svc is None else l_amts).append((seg[1], money(v) if m is None else m))
-                    elif sid == "LQ":
-                        if seg[1] == "HE":
-                            l_rem.append(seg[2])
-                        else:
-                            l_other.append((seg[1], seg[2]))
-                    elif sid == "SVC" or sid in _CLAIM_END:
-                        if svc is not None:
-                            line = LineDraft(*svc, tuple(l_dates), l_lcn, tuple(l_refs), tuple(l_adj), tuple(l_rem),
-                                             tuple(l_other), tuple(l_amts), tuple(l_qtys), svc_n)
-                            line.__class__ = LineCls
-                            lines.append(line)
-                            svc = None
+                    hit = known_get(text)
+                    if hit is not None:
+                        kind, v = hit
+                        if kind == _DTM:
+                            dates.append(v)
+                            continue
+                        if kind == _AMT:
+                            amts.append(v)
+                            continue
+                        if kind == _ADJ:
+                            adj.append(v)
+                            continue
+                        if kind == _NAME:
+                            names.append(v)
+                            continue
+                        if kind == _ADJS:
+                            adj.extend(v)
+                            continue
+                        if kind == _REMARK:
+                            if l_rem:
+                                l_rem.append(v)
+                            else:
+                                l_rem = [v]
+                            continue
+                        if kind == _OTHER_REMARK:
+                            if l_other:
+                                l_other.append(v)
+                            else:
+                                l_other = [v]
+                            continue
+                        sid = "SVC"  # _SVC: v is its values
+                    else:
+                        seg = text.split(sep)
+                        sid = seg[0]
+                        if sid == "DTM":
+                            v = (seg[1], date_of[seg[2]])
+                            if room_dtm:
+                                known[text] = (_DTM, v)
+                                room_dtm -= 1
+                            dates.append(v)
+                            continue
+                        if sid == "AMT":
+                            v = (seg[1], money[seg[2]])
+                            if room_amt:
+                                known[text] = (_AMT, v)
+                                room_amt -= 1
+                            amts.append(v)
+                            continue
+                        if sid == "CAS":
+                            if len(seg) == 4 and seg[2]:
+                                a = _AdjustmentDraft()
+                                a.group, a.reason, a.amount, a.quantity = seg[1], seg[2], money[seg[3]], None
+                                a.__class__ = AdjustmentCls
+                                if room_cas:
+                                    known[text] = (_ADJ, a)
+                                    room_cas -= 1
+                                adj.append(a)
+                            else:
+                                a_list: list[Adjustment] = []
+                                cas_into(a_list, seg)
+                                if room_cas:
+                                    known[text] = (_ADJS, tuple(a_list))
+                                    room_cas -= 1
+                                adj.extend(a_list)
+                            continue
+                        if sid == "NM1":
+                            s = seg if len(seg) > 9 else seg + pad
+                            e = s[1]
+                            nm = NameDraft()
+                            nm.entity_code, nm.entity_type, nm.last_name, nm.first_name = e, s[2], s[3], s[4]
+                            nm.middle_name, nm.suffix, nm.id_qualifier, nm.id = s[5], s[7], s[8], s[9]
+                            nm.__class__ = NameCls
+                            if e == "QC" or e == "IL":  # the patient, the insured: never kept in ``known``
+                                if e == "QC" and patient is None:
+                                    patient = nm
+                                elif e == "IL" and insured is None:
+                                    insured = nm
+                                else:
+                                    names.append(nm)
+                                continue
+                            if room_nm1:
+                                known[text] = (_NAME, nm)
+                                room_nm1 -= 1
+                            names.append(nm)
+                            continue
+                        if sid == "LQ":
+                            if seg[1] == "HE":
+                                v = seg[2]
+                                if room_lq:
+                                    known[text] = (_REMARK, v)
+                                    room_lq -= 1
+                                if l_rem:
+                                    l_rem.append(v)
+                                else:
+                                    l_rem = [v]
+                            else:
+                                v = (seg[1], seg[2])
+                                if room_lq:
+                                    known[text] = (_OTHER_REMARK, v)
+                                    room_lq -= 1
+                                if l_other:
+                                    l_other.append(v)
+                                else:
+                                    l_other = [v]
+                            continue
                         if sid == "SVC":
-                            if clp is None:
-                                raise self._error(seg, n, "SVC segment outside a claim (no CLP before it)")
-                            svc = _svc_head(seg + pad, comp)
-                            svc_n = n
-                            l_adj, l_refs, l_dates, l_amts, l_qtys, l_rem, l_other = _line_lists()
+                            v = _svc_head(seg + pad, comp)
+                            if room_svc:
+                                known[text] = (_SVC, v)
+                                room_svc -= 1
+                    # SVC (new or known; v is its values), and the segments that are read every time
+                    if sid == "REF":
+                        ref = (seg[1], seg[2])
+                        if ln is None:
+                            if c_refs:
+                                c_refs.append(ref)
+                            else:
+                                c_refs = [ref]
+                        elif l_lcn is None and ref[0] == "6R":
+                            l_lcn = ref[1]
+                        elif l_refs:
+                            l_refs.append(ref)
+                        else:
+                            l_refs = [ref]
+                    elif sid == "SVC" or sid == "CLP" or sid in claim_end:
+                        if ln is not None:
+                            ln.dates, ln.line_control_number, ln.adjustments = tuple(l_dates), l_lcn, tuple(l_adj)
+                            ln.references, ln.remarks, ln.other_remarks = (
+                                l_refs and tuple(l_refs), l_rem and tuple(l_rem), l_other and tuple(l_other))
+                            ln.amounts, ln.quantities = tuple(l_amts), l_qtys and tuple(l_qtys)
+                            ln.__class__ = LineCls
+                            lines.append(ln)
+                            ln = None
+                            adj, dates, amts = c_adj, c_dates, c_amts
+                        if sid == "SVC":
+                            if c is None:
+                                raise self._error(text.split(sep), n, "SVC segment outside a claim (no CLP before it)")
+                            ln = LineDraft()
+                            (ln.procedure, ln.charge, ln.paid, ln.procedure_qualifier, ln.modifiers, ln.description,
+                             ln.revenue_code, ln.units, ln.original_qualifier, ln.original_procedure,
+                             ln.original_modifiers, ln.original_units) = v
+                            ln.segment_number = n
+                            adj, dates, amts = l_adj, l_dates, l_amts = [], [], []
+                            l_refs = l_qtys = l_rem = l_other = ()
                             l_lcn = None
                             continue
-                        if clp is not None:
-                            c = ClaimDraft(
-                                *clp, lx, tuple(c_adj), patient, insured, tuple(names), moa, mia, tuple(c_refs),
-                                tuple(c_dates), tuple(c_amts), tuple(c_qtys), tuple(lines), clp_n)
+                        if c is not None:
+                            c.adjustments, c.patient, c.insured, c.other_names = tuple(c_adj), patient, insured, tuple(names)
+                            c.moa, c.mia, c.references, c.dates = moa, mia, c_refs and tuple(c_refs), tuple(c_dates)
+                            c.amounts, c.quantities, c.lines = tuple(c_amts), c_qtys and tuple(c_qtys), tuple(lines)
                             c.__class__ = ClaimCls
-                            clp = None
                             total += c.paid
                             count += 1
                             check(c, findings)
                             yield c
+                            c = None
                         if sid == "CLP":
-                            s = seg + pad
-                            clp = (s[1], s[2], money(s[3]), money(s[4]), money(s[5]) if s[5] else ZERO, s[6], s[7],
-                                   s[8], s[9], s[11])
-                            clp_n = n
-                            c_adj, c_refs, c_dates, c_amts, c_qtys, names, lines = _claim_lists()
+                            s = seg if len(seg) > 11 else seg + pads[len(seg)]
+                            c = ClaimDraft()
+                            c.claim_id, c.status_code, c.charge, c.paid = s[1], s[2], money[s[3]], money[s[4]]
+                            c.patient_responsibility = money[s[5]] if s[5] else ZERO
+                            c.filing_indicator, c.payer_claim_number, c.facility_code = s[6], s[7], s[8]
+                            c.frequency_code, c.drg_code, c.header_number, c.segment_number = s[9], s[11], lx, n
+                            adj, dates, amts = c_adj, c_dates, c_amts = [], [], []
+                            names, lines = [], []
+                            c_refs = c_qtys = ()
                             patient = insured = None
                             moa = mia = ()
                         elif sid == "LX":
@@ -398,25 +568,24 @@ class Remittance835Reader:
                             plb.extend(self._plb(seg))
                         else:  # SE
                             break
-                    elif sid == "NM1":
-                        s = seg + pad
-                        nm = NameDraft(s[1], s[2], s[3], s[4], s[5], s[7], s[8], s[9])
-                        nm.__class__ = NameCls
-                        if s[1] == "QC" and patient is None:
-                            patient = nm
-                        elif s[1] == "IL" and insured is None:
-                            insured = nm
-                        else:
-                            names.append(nm)
                     elif sid == "MOA":
                         moa = tuple(seg[1:])
                     elif sid == "MIA":
                         mia = tuple(seg[1:])
                     elif sid == "QTY":
-                        (c_qtys if svc is None else l_qtys).append((seg[1], number(seg[2])))
+                        qty = (seg[1], number(seg[2]))
+                        if ln is not None:
+                            if l_qtys:
+                                l_qtys.append(qty)
+                            else:
+                                l_qtys = [qty]
+                        elif c_qtys:
+                            c_qtys.append(qty)
+                        else:
+                            c_qtys = [qty]
                     # anything else (TS3, TS2, PER, RDM, ...) is not kept
         except (InvalidOperation, ValueError, IndexError):
-            raise self._error(seg, n) from None
+            raise self._error(text.split(sep), n) from None
         self._finish(n, total, count, plb)
 
     def _finish(self, n: int, total: Decimal, count: int, plb: list[ProviderAdjustment]) -> None:
