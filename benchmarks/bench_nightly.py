@@ -3,8 +3,11 @@
     python benchmarks/bench_nightly.py [N] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--sqlite]
 
 Encounters are imported first (not timed as part of the runs). Each run's steps are read back from
-the ``run_steps`` table, so the table shows the times the product itself records. On PostgreSQL a
-database of its own is created on the given server and dropped afterwards. A benchmark, not a test.
+the ``run_steps`` table, so the table shows the times the product itself records; each run's total
+also shows this process's CPU seconds (the database server's are not in them) and its peak memory
+(highest resident set size during the run). The simulator's time is shown apart: the target is the
+two runs together. On PostgreSQL a database of its own is created on the given server and dropped
+afterwards. A benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_claims import practice, write_encounters  # noqa: E402
+from benchmarks.bench_claims import peak_memory_mb, practice, reset_peak_memory, write_encounters  # noqa: E402
 from pipelines.logs import configure_logging  # noqa: E402
 from pipelines.simulator import payer_rules_from_config, simulate_mailbox  # noqa: E402
 from pipelines.usecases.importer import import_encounters  # noqa: E402
@@ -38,7 +41,7 @@ def bench(backend: str, url: str, n: int, tmp: Path) -> list[dict[str, Any]]:
     imported = import_encounters(app.config, app.uow, csv_path).inserted
     rows: list[dict[str, Any]] = [{"backend": backend, "run": "-", "step": "import (before the runs)",
                                    "seconds": round(time.perf_counter() - t0, 2), "counts": {"encounters": imported}}]
-    total = 0.0
+    total = cpu_total = 0.0
     for label in ("1 send", "sim", "2 receive"):
         if label == "sim":
             t0 = time.perf_counter()
@@ -48,18 +51,21 @@ def bench(backend: str, url: str, n: int, tmp: Path) -> list[dict[str, Any]]:
             rows.append({"backend": backend, "run": "-", "step": "simulator", "seconds": round(dt, 2),
                          "counts": {"answered": len(res.answered), "written": len(res.written)}})
             continue
-        t0 = time.perf_counter()
+        reset_peak_memory()
+        t0, c0 = time.perf_counter(), time.process_time()
         run, steps = nightly_run(app.config, app.uow, as_of=app.as_of)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         total += dt
+        cpu_total += cpu
         for s in steps:
             secs = (s.finished_at - s.started_at).total_seconds() if s.finished_at else 0.0
             counts = {k: v for k, v in (s.counts or {}).items() if isinstance(v, int)}
             rows.append({"backend": backend, "run": label, "step": s.name, "seconds": round(secs, 2),
                          "counts": counts})
         rows.append({"backend": backend, "run": label, "step": f"run total ({run.status})", "seconds": round(dt, 2),
-                     "counts": {}})
-    rows.append({"backend": backend, "run": "1+2", "step": "both runs", "seconds": round(total, 2), "counts": {}})
+                     "counts": {"cpu_seconds": round(cpu), "peak_mb": round(peak_memory_mb())}})
+    rows.append({"backend": backend, "run": "1+2", "step": "both runs", "seconds": round(total, 2),
+                 "counts": {"cpu_seconds": round(cpu_total)}})
     app.close()
     return rows
 

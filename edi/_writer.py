@@ -20,22 +20,23 @@ Element = str | Sequence[str] | None
 """An element to write: text, a composite (a sequence of components), or None for empty."""
 
 
+def _element(v: Element, component: str) -> str:
+    if isinstance(v, str):
+        return v
+    comps = [c or "" for c in v or ()]
+    while comps and not comps[-1]:
+        comps.pop()
+    return component.join(comps)
+
+
 def format_segment(values: Sequence[Element], d: Delimiters = DEFAULT_DELIMITERS) -> str:
     """One segment without its terminator; trailing empty elements and components are dropped."""
-    out: list[str] = []
-    for v in values:
-        if v is None:
-            out.append("")
-        elif isinstance(v, str):
-            out.append(v)
-        else:
-            comps = [c or "" for c in v]
-            while comps and not comps[-1]:
-                comps.pop()
-            out.append(d.component.join(comps))
-    while len(out) > 1 and out[-1] == "":
-        out.pop()
-    return d.element.join(out)
+    component = d.component
+    out = [v if v.__class__ is str else "" if v is None else _element(v, component) for v in values]
+    n = len(out)
+    while n > 1 and not out[n - 1]:
+        n -= 1
+    return d.element.join(out if n == len(out) else out[:n])
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,22 +99,21 @@ def build_interchange(
         isa.ack_requested, isa.usage, d.component,
     ])
     assert len(header) == ISA_LENGTH - 1, header
-    out = [header + term]
+    out = [header]  # segments without their terminators, joined once at the end
     n_groups = 0
     for g in groups:
         n_groups += 1
         out.append(format_segment(["GS", g.functional_id, g.sender_code, g.receiver_code, g.date, g.time,
-                                   str(g.control_number), "X", g.version], d) + term)
+                                   str(g.control_number), "X", g.version], d))
         n_sets = 0
         for t in g.transactions:
             n_sets += 1
-            out.append(format_segment(["ST", t.set_id, t.control_number, t.implementation], d) + term)
-            for seg in t.body:
-                out.append(format_segment(seg, d) + term)
-            out.append(format_segment(["SE", str(len(t.body) + 2), t.control_number], d) + term)
-        out.append(format_segment(["GE", str(n_sets), str(g.control_number)], d) + term)
-    out.append(format_segment(["IEA", str(n_groups), f"{isa.control_number:09d}"], d) + term)
-    return "".join(out)
+            out.append(format_segment(["ST", t.set_id, t.control_number, t.implementation], d))
+            out.extend([format_segment(seg, d) for seg in t.body])
+            out.append(format_segment(["SE", str(len(t.body) + 2), t.control_number], d))
+        out.append(format_segment(["GE", str(n_sets), str(g.control_number)], d))
+    out.append(format_segment(["IEA", str(n_groups), f"{isa.control_number:09d}"], d))
+    return term.join(out) + term
 
 
 def build_sets(

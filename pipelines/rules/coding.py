@@ -24,10 +24,11 @@ Choices where the contract is silent:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pipelines.rules import icd10
@@ -184,9 +185,9 @@ class CodedClaim:
     holds: tuple[str, ...]
     warnings: tuple[str, ...]
 
-    @property
+    @cached_property
     def procedures(self) -> frozenset[str]:
-        """The codes billed on the claim's lines."""
+        """The codes billed on the claim's lines (worked out once: the scrubber asks often)."""
         return frozenset(line.procedure for line in self.lines)
 
 
@@ -276,7 +277,8 @@ def _is_sud_dx(code: str) -> bool:
     return code.startswith("F1") and code[2:3].isdigit()
 
 
-def _pointers(procedure: str, diagnoses: Sequence[str]) -> tuple[int, ...]:
+@lru_cache(maxsize=4096)
+def _pointers(procedure: str, diagnoses: tuple[str, ...]) -> tuple[int, ...]:
     if not diagnoses:
         return ()
     if procedure.startswith("H"):
@@ -287,12 +289,24 @@ def _pointers(procedure: str, diagnoses: Sequence[str]) -> tuple[int, ...]:
     return tuple(i + 1 for i in [first, *rest][:MAX_POINTERS])
 
 
-def _supported(procedure: str, diagnoses: Sequence[str]) -> bool:
+@lru_cache(maxsize=4096)
+def _supported(procedure: str, diagnoses: tuple[str, ...]) -> bool:
     if procedure.startswith("H"):
         return any(_is_sud_dx(dx) for dx in diagnoses)
     if procedure in _NEEDS_F_CODE:
         return any(dx.startswith("F") for dx in diagnoses)
     return True
+
+
+@lru_cache(maxsize=4096)
+def _diagnosis_facts(written: tuple[str, ...]) -> tuple[tuple[str, ...], bool, bool, bool]:
+    """The diagnoses as a claim carries them (dotted, distinct, the first 12), and whether there were
+    more than 12, whether a code is not billable (or none is given), whether an Excludes1 pair is among
+    them. Remembered per list as written: a practice's sessions repeat a few diagnosis lists."""
+    all_dx = list(dict.fromkeys(icd10.normalize(dx) for dx in written if dx.strip()))
+    diagnoses = tuple(all_dx[:MAX_DIAGNOSES])
+    invalid = not diagnoses or not all(icd10.is_billable(dx) for dx in diagnoses)
+    return diagnoses, len(all_dx) > MAX_DIAGNOSES, invalid, bool(icd10.excludes1_pairs(diagnoses))
 
 
 def code_session(session: Session, payer: PayerRules, fees: Mapping[str, Decimal]) -> CodedClaim:
@@ -310,13 +324,12 @@ def code_session(session: Session, payer: PayerRules, fees: Mapping[str, Decimal
     holds: set[str] = set()
     warnings: list[str] = []
 
-    all_dx = list(dict.fromkeys(icd10.normalize(dx) for dx in session.diagnoses if dx.strip()))
-    if len(all_dx) > MAX_DIAGNOSES:
+    diagnoses, truncated, invalid, excluded = _diagnosis_facts(tuple(session.diagnoses))
+    if truncated:
         warnings.append(DX_TRUNCATED)
-    diagnoses = tuple(all_dx[:MAX_DIAGNOSES])
-    if not diagnoses or not all(icd10.is_billable(dx) for dx in diagnoses):
+    if invalid:
         holds.add(DX_INVALID)
-    if icd10.excludes1_pairs(diagnoses):
+    if excluded:
         holds.add(DX_EXCLUDES1)
 
     procedures, held_as = _procedures(session)

@@ -8,7 +8,8 @@ DX_EXCLUDES1, TIME_BELOW_MINIMUM, FEE_MISSING), then the table of section 5 in i
 Cross-encounter rules (AUTH_EXHAUSTED, VISIT_LIMIT_REACHED, CODE_CONFLICT, DUPLICATE_SESSION)
 count new and history encounters alike, held or not, ordered by date of service then
 encounter_id; only new encounters are ever held. A history encounter with the id of a new one is
-ignored (the new one replaces it). Choices where the contract is silent:
+ignored (the new one replaces it). A long run of claims can be scrubbed in chunks with one
+:class:`Tally` (see there): the holds are the same as in one call. Choices where the contract is silent:
 
 * AUTH_EXHAUSTED counts, per authorization number, the encounters that carry the number, belong
   to the authorization's patient and payer, and have a line whose code is in their payer's
@@ -27,8 +28,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from pipelines.rules.coding import CODING_HOLD_ORDER, PSYCHOTHERAPY_CODES, CodedClaim, PayerRules, Session
 from pipelines.rules.eligibility import Coverage
@@ -48,6 +50,7 @@ __all__ = [
     "TIMELY_FILING_EXPIRED",
     "VISIT_LIMIT_REACHED",
     "Authorization",
+    "Tally",
     "scrub",
 ]
 
@@ -78,6 +81,7 @@ HOLD_ORDER: tuple[str, ...] = CODING_HOLD_ORDER + (
 )
 
 _EVALUATION_CODES = frozenset({"90791", "90792"})
+_valid_npi = lru_cache(maxsize=4096)(is_valid_npi)  # a practice has a few clinicians and many claims
 _TIMED_INDIVIDUAL_CODES = frozenset({"90832", "90834", "90837"})
 
 
@@ -92,6 +96,21 @@ class Authorization:
     end_date: date
     visits_authorized: int
     service_codes: frozenset[str] = frozenset()
+
+
+@dataclass
+class Tally:
+    """The new claims the limit rules (AUTH_EXHAUSTED, VISIT_LIMIT_REACHED) counted in earlier calls
+    of :func:`scrub`, per authorization and per patient/payer/year.
+
+    To scrub a long run of claims in chunks, pass the same Tally to every call and give the chunks in
+    date-of-service order (a date is never split between chunks), each with the history of its
+    patients up to its last date: each limit then counts on after the new claims of the chunks before,
+    and the holds are those of one call over all.
+    """
+
+    authorizations: dict[object, int] = field(default_factory=dict)
+    visits: dict[object, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,11 +138,13 @@ def _authorization_for(entry: _Entry, authorizations: Mapping[str, Authorization
 
 
 def _hold_past_limit(
-    entries: Iterable[_Entry], group_of: Callable[[_Entry], tuple[object, int] | None]
+    entries: Iterable[_Entry], group_of: Callable[[_Entry], tuple[object, int] | None],
+    counted: dict[object, int] | None = None,
 ) -> set[str]:
     """Ids of new entries past their group's limit, counting each group in date/id order.
 
-    ``group_of`` gives an entry's (group, limit), or None when the entry does not count.
+    ``group_of`` gives an entry's (group, limit), or None when the entry does not count. ``counted``
+    holds each group's new entries of earlier chunks (all dated before these); it is brought up to date.
     """
     groups: dict[object, list[_Entry]] = defaultdict(list)
     limits: dict[object, int] = {}
@@ -134,9 +155,12 @@ def _hold_past_limit(
             limits[found[0]] = found[1]
     held: set[str] = set()
     for group, members in groups.items():
-        for position, entry in enumerate(sorted(members, key=lambda e: e.order)):
+        before = counted.get(group, 0) if counted is not None else 0
+        for position, entry in enumerate(sorted(members, key=lambda e: e.order), before):
             if position >= limits[group] and entry.is_new:
                 held.add(entry.session.encounter_id)
+        if counted is not None:
+            counted[group] = before + sum(1 for entry in members if entry.is_new)
     return held
 
 
@@ -183,7 +207,7 @@ def _auth_reasons(entry: _Entry, payers: Mapping[str, PayerRules],
 
 
 def _cross_encounter_holds(everything: Sequence[_Entry], payers: Mapping[str, PayerRules],
-                           authorizations: Mapping[str, Authorization]) -> dict[str, set[str]]:
+                           authorizations: Mapping[str, Authorization], tally: Tally | None) -> dict[str, set[str]]:
     """Ids of the new entries held by each cross-encounter rule, keyed by hold reason."""
 
     def auth_group(entry: _Entry) -> tuple[object, int] | None:
@@ -205,8 +229,8 @@ def _cross_encounter_holds(everything: Sequence[_Entry], payers: Mapping[str, Pa
 
     conflict, duplicate = _conflicts(everything)
     return {
-        AUTH_EXHAUSTED: _hold_past_limit(everything, auth_group),
-        VISIT_LIMIT_REACHED: _hold_past_limit(everything, visit_group),
+        AUTH_EXHAUSTED: _hold_past_limit(everything, auth_group, tally.authorizations if tally else None),
+        VISIT_LIMIT_REACHED: _hold_past_limit(everything, visit_group, tally.visits if tally else None),
         CODE_CONFLICT: conflict,
         DUPLICATE_SESSION: duplicate,
     }
@@ -221,12 +245,13 @@ def scrub(
     billing_npi: str,
     as_of: date,
     history: Sequence[tuple[Session, CodedClaim]] = (),
+    tally: Tally | None = None,
 ) -> dict[str, tuple[str, ...]]:
     """Every hold reason of each new claim (coding holds included), keyed by encounter_id.
 
     ``authorizations`` is keyed by authorization number; ``eligibility`` is the coverage on file per
     (patient_id, payer_id) (:func:`pipelines.rules.eligibility.on_file`). A claim with no reason
-    maps to ``()``.
+    maps to ``()``. ``tally``: the limit counts of the chunks scrubbed before these (:class:`Tally`).
     Raises ValueError when a new claim's payer is not in ``payers``.
     """
     new_ids = {session.encounter_id for session, _ in claims}
@@ -237,7 +262,7 @@ def scrub(
             raise ValueError(
                 f"encounter {entry.session.encounter_id}: payer {entry.session.payer_id!r} is not configured"
             )
-    cross = _cross_encounter_holds(everything, payers, authorizations)
+    cross = _cross_encounter_holds(everything, payers, authorizations, tally)
     billing_npi_ok = is_valid_npi(billing_npi)
 
     result: dict[str, tuple[str, ...]] = {}
@@ -246,7 +271,7 @@ def scrub(
         reasons = set(claim.holds) | _auth_reasons(entry, payers, authorizations)
         if not s.member_id.strip():
             reasons.add(MEMBER_ID_MISSING)
-        if not billing_npi_ok or not is_valid_npi(s.rendering_npi):
+        if not billing_npi_ok or not _valid_npi(s.rendering_npi):
             reasons.add(NPI_INVALID)
         reasons.update(reason for reason, ids in cross.items() if s.encounter_id in ids)
         if (as_of - s.date_of_service).days > payers[s.payer_id].timely_filing_days:

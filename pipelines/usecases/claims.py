@@ -10,11 +10,11 @@ data and newly loaded authorizations apply. Its claim keeps its CLM01 (``C`` + 6
 submitted (claims not held, ready, rejected, void or reversed).
 
 Work is done in bulk and in chunks, so that time and memory grow with the work, not faster: the
-pending encounters are taken a few thousand at a time by date of service (whole dates, in date and
-encounter_id order - the order CLM01s and line control numbers are given in), each chunk with the
-history of its patients up to its last date, and the scrubber's counts of the new claims carry from
-one chunk to the next (:class:`pipelines.rules.scrub.Tally`). Claims and lines are written with COPY on PostgreSQL and
-executemany statements on SQLite.
+pending encounters are taken about :data:`CODE_CHUNK` at a time by date of service (whole dates, in
+date and encounter_id order - the order CLM01s and line control numbers are given in), each chunk
+with the history of its patients up to its last date, and the scrubber's counts of the new claims
+carry from one chunk to the next (:class:`pipelines.rules.scrub.Tally`). Claims and lines are
+written with COPY on PostgreSQL and executemany statements on SQLite.
 
 Choices where the contract is silent:
 
@@ -107,7 +107,7 @@ def _history(session: Session, patients: Collection[str], through: date
     pg = is_pg(session)
     rows: list[Any] = []
     for chunk in chunks(sorted(patients), 20000):
-        rows += session.execute(
+        rows += session.connection().execute(
             select(*_session_columns(), Claim.id.label("claim_pk"), Claim.place_of_service.label("claim_pos"))
             .join(Claim, Claim.encounter_id == enc.c.encounter_id)
             .where(Claim.status.in_(sorted(_HISTORY)), in_list(enc.c.patient_id, chunk, pg),
@@ -116,7 +116,7 @@ def _history(session: Session, patients: Collection[str], through: date
     rows.sort(key=lambda h: h.claim_pk)
     procedures: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for chunk in chunks([h.claim_pk for h in rows], 20000):
-        for pk, proc, units in session.execute(
+        for pk, proc, units in session.connection().execute(
                 select(ClaimLine.claim_pk, ClaimLine.procedure, ClaimLine.units)
                 .where(in_list(ClaimLine.claim_pk, chunk, pg)).order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
             procedures[pk].append((proc, units))
@@ -143,16 +143,16 @@ def _unsent(session: Session, encounter_ids: Sequence[str]) -> _Unsent:
     found = _Unsent()
     pg = is_pg(session)
     for chunk in chunks(encounter_ids, 20000):
-        for pk, claim_id, encounter_id, status in session.execute(
+        for pk, claim_id, encounter_id, status in session.connection().execute(
                 select(Claim.id, Claim.claim_id, Claim.encounter_id, Claim.status)
                 .where(in_list(Claim.encounter_id, chunk, pg), Claim.status.in_(sorted(UNSENT)))
                 .order_by(Claim.id)):
             found.claims.setdefault(encounter_id, (pk, claim_id, status))
             found.pks.append(pk)
     for chunk in chunks(found.pks, 20000):
-        for pk, lcn in session.execute(select(ClaimLine.claim_pk, ClaimLine.line_control_number)
-                                       .where(in_list(ClaimLine.claim_pk, chunk, pg))
-                                       .order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
+        for pk, lcn in session.connection().execute(
+                select(ClaimLine.claim_pk, ClaimLine.line_control_number)
+                .where(in_list(ClaimLine.claim_pk, chunk, pg)).order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
             found.lcns[pk].append(lcn)
     return found
 
@@ -283,8 +283,9 @@ def _date_ranges(session: Session, pending: ColumnElement[bool]) -> list[tuple[d
     ranges: list[tuple[date, date]] = []
     first: date | None = None
     n = 0
-    for day, count in session.execute(select(enc.c.date_of_service, func.count()).where(pending)
-                                      .group_by(enc.c.date_of_service).order_by(enc.c.date_of_service)):
+    for day, count in session.connection().execute(
+            select(enc.c.date_of_service, func.count()).where(pending)
+            .group_by(enc.c.date_of_service).order_by(enc.c.date_of_service)):
         if first is None:
             first, n = day, 0
             ranges.append((day, day))
@@ -339,6 +340,7 @@ def code_and_scrub(config: Config, session: Session, *, as_of: date) -> dict[str
     ``coded``, ``ready``, ``held``, ``hold_reasons`` {reason: claims}.
     """
     enc = Encounter.__table__
+    session.flush()  # the bulk reads below go to the connection: the caller's pending changes first
     pending = ~exists().where(Claim.encounter_id == Encounter.encounter_id, settled())
     counts: dict[str, Any] = {"coded": 0, "ready": 0, "held": 0, "hold_reasons": {}}
     ranges = _date_ranges(session, pending)
@@ -349,8 +351,8 @@ def code_and_scrub(config: Config, session: Session, *, as_of: date) -> dict[str
     totals = _Totals()
     for first, last in ranges:
         in_chunk = and_(pending, enc.c.date_of_service >= first, enc.c.date_of_service <= last)
-        rows = session.execute(select(*_session_columns()).where(in_chunk)
-                               .order_by(enc.c.date_of_service, enc.c.encounter_id)).all()
+        rows = session.connection().execute(
+            select(*_session_columns()).where(in_chunk).order_by(enc.c.date_of_service, enc.c.encounter_id)).all()
         _code_chunk(config, session, as_of=as_of, rows=rows,
                     unsent=_unsent(session, [r.encounter_id for r in rows]),
                     authorizations=authorizations, patients=select(Encounter.patient_id).where(in_chunk).distinct(),

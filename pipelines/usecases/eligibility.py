@@ -20,7 +20,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from edi.errors import BuildError
@@ -32,6 +32,7 @@ from pipelines.errors import NotFound
 from pipelines.logs import get_logger
 from pipelines.rules import eligibility as rules
 from pipelines.rules.lifecycle import UNSENT
+from pipelines.usecases.bulk import chunks, in_list, is_pg
 from pipelines.usecases.ledger import next_control
 from pipelines.usecases.outbound import InquiryFile, allocate_controls, check_envelope, write_outbound
 from pipelines.usecases.uow import UnitOfWork
@@ -76,15 +77,24 @@ def isa_of_reference(reference: str) -> str | None:
 def _pairs_due(session: Session, config: Config, as_of: date) -> list[Encounter]:
     """The latest encounter of each patient/payer pair that needs an inquiry, in a stable order."""
     since = rules.inquiry_since(as_of, config.eligibility_max_age_days)
-    submitted = set(session.scalars(select(Claim.encounter_id).where(Claim.status.not_in(sorted(UNSENT)))))
-    encounters = list(session.scalars(select(Encounter).order_by(Encounter.date_of_service, Encounter.encounter_id)))
+    # The encounters that count, filtered in SQL (a configured payer; not submitted, or recent) and read
+    # as narrow rows; only the chosen ones are loaded whole (a practice has far fewer pairs than encounters).
+    submitted = exists().where(Claim.encounter_id == Encounter.encounter_id, Claim.status.not_in(sorted(UNSENT)))
+    counting = session.execute(
+        select(Encounter.encounter_id, Encounter.patient_id, Encounter.payer_id, Encounter.date_of_service)
+        .where(Encounter.payer_id.in_(sorted(config.payers)), or_(Encounter.date_of_service >= since, ~submitted))
+        .order_by(Encounter.date_of_service, Encounter.encounter_id)).all()
     checked = {(e.patient_id, e.payer_id) for e in session.execute(
         select(Eligibility.patient_id, Eligibility.payer_id).where(Eligibility.checked_at >= _start_of(since)))}
     asked = {(patient, payer) for patient, payer, state in session.execute(
         select(Inquiry.patient_id, Inquiry.payer_id, File.state).outerjoin(File, File.id == Inquiry.file_id)
         .where(Inquiry.kind == "270", Inquiry.created_at >= _start_of(since))) if state != "rejected"}
-    return rules.pairs_due(encounters, since=since, payers=config.payers, submitted=submitted, checked=checked,
-                           asked=asked)
+    due = rules.pairs_due(counting, since=since, payers=config.payers, submitted=(), checked=checked, asked=asked)
+    whole: dict[str, Encounter] = {}
+    for chunk in chunks([e.encounter_id for e in due], 5000):
+        whole.update((e.encounter_id, e) for e in session.scalars(select(Encounter).where(
+            in_list(Encounter.encounter_id, chunk, is_pg(session)))))
+    return [whole[e.encounter_id] for e in due]
 
 
 def _start_of(day: date) -> datetime:

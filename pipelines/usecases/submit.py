@@ -154,7 +154,7 @@ def _hold_refused(session: Session, claims: Sequence[Any], refused: Mapping[str,
 def _ready_claims(session: Session, limit: int) -> list[Any]:
     """Up to ``limit`` ready claims as plain rows, locked with SKIP LOCKED."""
     claim_t = Claim.__table__
-    return list(session.execute(
+    return list(session.connection().execute(
         select(*read_columns(claim_t)).where(claim_t.c.status == ClaimStatus.READY.value).order_by(claim_t.c.id)
         .limit(limit).with_for_update(skip_locked=True)).all())
 
@@ -166,11 +166,12 @@ def _lines_and_encounters(session: Session, claims: Sequence[Any]) -> tuple[dict
     encounters: dict[str, Any] = {}
     pg = is_pg(session)
     for chunk in chunks([c.id for c in claims], MAX_CLAIMS_PER_FILE):
-        for ln in session.execute(select(*read_columns(line_t)).where(in_list(line_t.c.claim_pk, chunk, pg))
-                                  .order_by(line_t.c.claim_pk, line_t.c.line_number)).all():
+        for ln in session.connection().execute(
+                select(*read_columns(line_t)).where(in_list(line_t.c.claim_pk, chunk, pg))
+                .order_by(line_t.c.claim_pk, line_t.c.line_number)).all():
             lines_by_claim[ln.claim_pk].append(ln)
     for chunk in chunks(sorted({c.encounter_id for c in claims}), MAX_CLAIMS_PER_FILE):
-        encounters.update((e.encounter_id, e) for e in session.execute(
+        encounters.update((e.encounter_id, e) for e in session.connection().execute(
             select(*read_columns(enc_t)).where(in_list(enc_t.c.encounter_id, chunk, pg))).all())
     return lines_by_claim, encounters
 

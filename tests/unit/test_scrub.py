@@ -33,6 +33,7 @@ from pipelines.rules.scrub import (
     TIMELY_FILING_EXPIRED,
     VISIT_LIMIT_REACHED,
     Authorization,
+    Tally,
     scrub,
 )
 from tests.unit.test_coding import FEES, PAYER, session
@@ -442,3 +443,42 @@ class TestHoldOrder:
     def test_hold_order_lists_each_reason_once(self) -> None:
         """HOLD_ORDER names every reason of section 5 plus FEE_MISSING exactly once."""
         assert len(HOLD_ORDER) == len(set(HOLD_ORDER)) == 16
+
+
+class TestChunks:
+    """Scrubbing a run of claims date by date with one Tally (each date with the history up to it)
+    gives the holds of one call over all."""
+
+    AUTHS = {"A-1": replace(AUTH, visits_authorized=3)}
+    PAYERS = {"AETNA": replace(PAYER, visit_limit_per_year=5)}
+
+    def _encounters(self) -> tuple[list[Session], list[Session]]:
+        kw: dict[str, Any] = {"minutes": 60, "authorization_number": "A-1"}
+        history = [visit("H-1", date(2026, 1, 5), **kw), visit("H-2", date(2026, 2, 2), **kw)]
+        new = [visit("E-1", date(2026, 1, 12), **kw), visit("E-2", date(2026, 2, 2), rendering_npi="1245319599"),
+               visit("E-3", date(2026, 2, 9), **kw), visit("E-4", date(2026, 3, 2), **kw),
+               visit("E-5", date(2026, 3, 2), rendering_npi="1245319599", **kw)]
+        return history, new
+
+    def _scrub(self, new: Sequence[Session], history: Sequence[Session], tally: Tally | None) -> dict[str, Any]:
+        return scrub([coded(s) for s in new], payers=self.PAYERS, authorizations=self.AUTHS, eligibility={},
+                     billing_npi=BILLING_NPI, as_of=AS_OF, history=[coded(s) for s in history], tally=tally)
+
+    def test_date_by_date_equals_one_call(self) -> None:
+        history, new = self._encounters()
+        whole = self._scrub(new, history, None)
+        assert whole["E-3"] == (AUTH_EXHAUSTED,)  # H-1, E-1, H-2 used the three visits
+        assert whole["E-4"] == whole["E-5"] == (AUTH_EXHAUSTED, VISIT_LIMIT_REACHED)
+        tally = Tally()
+        chunked: dict[str, Any] = {}
+        for day in sorted({s.date_of_service for s in [*history, *new]}):
+            chunked |= self._scrub([s for s in new if s.date_of_service == day],
+                                   [s for s in history if s.date_of_service <= day], tally)
+        assert chunked == whole
+        assert tally.authorizations == {"A-1": 4} and tally.visits == {("P-1", "AETNA", 2026): 5}  # new ones
+
+    def test_without_a_tally_each_chunk_counts_from_zero(self) -> None:
+        """What the Tally is for: the last chunk alone sees no visit used."""
+        history, new = self._encounters()
+        assert self._scrub([s for s in new if s.encounter_id in ("E-4", "E-5")], [], None) == {
+            "E-4": (), "E-5": ()}
