@@ -209,6 +209,9 @@ class SftpMailbox:
     def _alive(self) -> bool:
         if self._link is not None and self._link.timed_out:
             return False
+        channel = self._sftp.get_channel() if self._sftp is not None else None
+        if channel is not None and channel.closed:
+            return False  # the SFTP channel died first (paramiko says "Socket is closed"): not a refusal
         transport = self._client.get_transport() if self._client else None
         return bool(transport and transport.is_active())
 
