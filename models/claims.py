@@ -114,7 +114,7 @@ class Claim(Base):
     claim_id: Mapped[str] = mapped_column(String(17), unique=True)
     encounter_id: Mapped[str] = mapped_column(ForeignKey("encounters.encounter_id"), index=True)
     patient_id: Mapped[str] = mapped_column(String(64), index=True)
-    payer_id: Mapped[str] = mapped_column(String(32), index=True)
+    payer_id: Mapped[str] = mapped_column(String(32))  # looked up by ix_claims_payer_status
     status: Mapped[str] = mapped_column(String(24), index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
     hold_reasons: Mapped[list[str]] = mapped_column(default=list)
@@ -154,6 +154,8 @@ class Claim(Base):
 
 class ClaimLine(Base):
     __tablename__ = "claim_lines"
+    # PostgreSQL: room on each page, so posting a line's paid amount is a heap-only update (migration 0004)
+    __table_args__ = {"postgresql_with": {"fillfactor": 85}}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)

@@ -27,11 +27,10 @@ it) is skipped. On SQLite the locks do nothing: one process works at a time ther
 from __future__ import annotations
 
 import traceback
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -44,12 +43,11 @@ from pipelines.logs import get_logger
 from pipelines.usecases.acks import apply_999, apply_ta1
 from pipelines.usecases.applier import Applier, ApplyContext
 from pipelines.usecases.audit import record_audit
-from pipelines.usecases.bulk import is_pg
 from pipelines.usecases.eligibility_responses import apply_271
 from pipelines.usecases.ledger import printable, read_archived_bytes, record_inbound
 from pipelines.usecases.posting import apply_835
 from pipelines.usecases.status_responses import apply_277, apply_277ca
-from pipelines.usecases.uow import UnitOfWork
+from pipelines.usecases.uow import UnitOfWork, xact_lock
 from transports import Mailbox, TransferError
 
 __all__ = ["APPLIERS", "ApplyContext", "IngestResult", "ingest_bytes", "ingest_mailbox", "process_file",
@@ -265,12 +263,9 @@ _RECORD_LOCK = 0x45444946
 
 
 def _lock_content(session: Session, data: bytes) -> None:
-    """PostgreSQL: hold, until this transaction ends, an advisory lock keyed on a checksum of ``data``,
-    so that two workers recording the same bytes at once store them once (the second finds the
-    first's record). Two different files that share a checksum only wait for each other."""
-    if is_pg(session):
-        key = zlib.crc32(data) - 2**31  # PostgreSQL's int4
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _RECORD_LOCK, "key": key})
+    """PostgreSQL: two workers recording the same bytes at once store them once (the second finds the
+    first's record), see :func:`xact_lock`."""
+    xact_lock(session, _RECORD_LOCK, data)
 
 
 def ingest_bytes(config: Config, uow: UnitOfWork, name: str, data: bytes, result: IngestResult, *,

@@ -101,6 +101,7 @@ from pipelines.usecases.applier import ApplyContext
 from pipelines.usecases.bulk import copy_rows, copy_update, in_list, insert_rows, is_pg, key_set, new_ids
 from pipelines.usecases.cob import Posted, after_posting, route_to_legs
 from pipelines.usecases.underpaid import posted_lines, update_underpaid
+from pipelines.usecases.uow import xact_lock
 
 __all__ = ["CHUNK", "apply_835", "find_claim"]
 
@@ -461,11 +462,18 @@ def _payer_ids(reader: Remittance835Reader) -> list[str]:
     return [v.strip() for v in (p.id, p.reference("2U"), reader.payment.payer_tax_id) if v and v.strip()]
 
 
+_REMITTANCE_LOCK = 0x45445252
+"""The first key of the advisory lock on a remittance's payer and trace ("EDRR", see :func:`_already_posted`)."""
+
+
 def _already_posted(ctx: ApplyContext, reader: Remittance835Reader, key: str, trace: str,
                     counts: Counter[str]) -> bool:
     """Whether this payer's TRN02 was posted before; if so the set is read to its SE and counted.
 
-    Its claims that were kept unmatched then are tried again (:func:`_post_kept_unmatched`)."""
+    Its claims that were kept unmatched then are tried again (:func:`_post_kept_unmatched`). Two
+    workers posting two files with the same remittance take turns here (PostgreSQL), so the second
+    finds the first's and counts a duplicate instead of failing on the unique payer and trace."""
+    xact_lock(ctx.session, _REMITTANCE_LOCK, f"{key}\x1f{trace}".encode())
     rem_id = ctx.session.scalar(select(Remittance.id).where(Remittance.payer_key == key,
                                                             Remittance.trace_number == trace))
     if not rem_id:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import make_engine, make_session_factory
 
-__all__ = ["UnitOfWork"]
+__all__ = ["UnitOfWork", "xact_lock"]
 
 
 class UnitOfWork:
@@ -42,3 +43,13 @@ class UnitOfWork:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def xact_lock(session: Session, space: int, data: bytes) -> None:
+    """PostgreSQL: hold, until this transaction ends, the advisory lock ``(space, crc32(data))``, so
+    that two workers about to store the same thing take turns (the second then sees the first's
+    rows). Two different values that share a checksum only wait for each other. SQLite has one
+    writer at a time: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(data) - 2**31  # PostgreSQL's int4
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key})

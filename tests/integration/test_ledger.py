@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from models import Base, File, make_engine
 from pipelines.cli.app import App
@@ -31,6 +31,16 @@ class TestSchema:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         eng.dispose()
         assert diff == []
+
+    def test_claim_lines_leave_room_for_heap_only_updates(self, db_url: str) -> None:
+        """PostgreSQL: claim_lines has fillfactor 85 (posting a line's paid amount stays on its page)."""
+        if not db_url.startswith("postgresql"):
+            pytest.skip("a PostgreSQL storage parameter")
+        eng = make_engine(db_url)
+        with eng.connect() as conn:
+            options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'claim_lines'")).scalar()
+        eng.dispose()
+        assert options == ["fillfactor=85"]
 
 
 class TestControlNumbers:

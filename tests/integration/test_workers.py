@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ from edi.x12 import open_x12
 from edi.x835 import parse_835
 from models import Remittance, UnmatchedPayment
 from pipelines.cli.app import App
-from pipelines.usecases.ingest import IngestResult, ingest_mailbox
+from pipelines.usecases.ingest import IngestResult, ingest_bytes, ingest_mailbox
 from pipelines.usecases.ledger import record_inbound
 from tests.conftest import FIXTURES
 from tests.integration.sshd import SshdServer
@@ -71,13 +72,13 @@ def _sets(data: bytes) -> int:
 
 
 @contextmanager
-def _held_at_the_database(url: str, workers: int) -> Iterator[None]:
-    """Hold ``files`` locked until ``workers`` backends of this database wait for a lock (the workers
+def _held_at_the_database(url: str, workers: int, table: str = "files") -> Iterator[None]:
+    """Hold ``table`` locked until ``workers`` backends of this database wait for a lock (the workers
     started by the block), then let them all go at once."""
     eng = create_engine(url)
     try:
         with eng.connect() as conn:
-            conn.execute(text("LOCK TABLE files IN ACCESS EXCLUSIVE MODE"))
+            conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
             yield
             deadline = time.monotonic() + TIMEOUT
             while True:
@@ -349,3 +350,46 @@ def test_sftp_archive_races_with_the_other_worker(sftp_mailbox: SftpMailbox, ssh
     assert raced == ["mkdir", "rename"]
     assert (folder / ARCHIVE_FOLDER / "a.x12").read_bytes() == b"ISA*"
     assert sftp_mailbox.list("outbound") == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_files_with_one_remittance_at_once_post_it_once(tmp_path: Path, db_url: str) -> None:
+    """Two different files (other envelopes) carrying the same payer's remittance, ingested by two
+    workers at the same moment: one posts it, the other counts a duplicate; neither fails on the
+    unique payer and trace, and each claim has one payment."""
+    files, claims, clps = make_files(1, 5, seed=11)
+    ((_, data),) = files
+    app = practice(tmp_path, db_url)
+    store_claims(app, claims)
+    app.close()
+    other = data.replace(b"*000000001*0*T*:~", b"*000000002*0*T*:~").replace(b"IEA*1*000000001~", b"IEA*1*000000002~")
+    assert other != data
+    results: list[IngestResult] = []
+    errors: list[BaseException] = []
+
+    def worker(label: str, payload: bytes) -> None:
+        (tmp_path / label).mkdir()
+        one = practice(tmp_path / label, db_url)
+        try:
+            result = IngestResult()
+            ingest_bytes(one.config, one.uow, f"{label}.835", payload, result)
+            results.append(result)
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            errors.append(e)
+        finally:
+            one.close()
+
+    threads = [threading.Thread(target=worker, args=(label, payload))
+               for label, payload in (("a", data), ("b", other))]
+    with _held_at_the_database(db_url, 2, "remittances"):
+        for t in threads:
+            t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert errors == []
+    assert sorted(len(r.failed) for r in results) == [0, 0], [r.failed for r in results]
+    counts = sorted((r.counts.get("remittances_posted", 0), r.counts.get("duplicate_remittances", 0))
+                    for r in results)
+    assert counts == [(0, 1), (1, 0)]
+    assert payments_per_claim(db_url) == clps
