@@ -54,14 +54,16 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import queue
 import re
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Numeric, Text, cast, delete, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
@@ -134,6 +136,56 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+_T = TypeVar("_T")
+
+
+def _read_ahead(claims: Iterable[_T], size: int) -> Generator[list[_T], None, None]:
+    """The claims in chunks of ``size``, read one chunk ahead by a thread of their own.
+
+    The 835 is parsed while the previous chunk's statements run on the database (the driver lets go
+    of the interpreter lock while it waits), so the two overlap. A reading error is raised here, in
+    the order the claims came; when the caller stops early (an error while posting), the thread stops
+    at its next chunk.
+    """
+    ready: queue.Queue[list[_T] | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item: list[_T] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def read() -> None:
+        try:
+            batch: list[_T] = []
+            for claim in claims:
+                batch.append(claim)
+                if len(batch) >= size:
+                    if not hand_over(batch):
+                        return
+                    batch = []
+            if batch and not hand_over(batch):
+                return
+            hand_over(None)
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            hand_over(e)
+
+    reader = threading.Thread(target=read, name="835-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -576,14 +628,9 @@ def _post_set(ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[st
     s.add(rem)
     s.flush()
     poster = _Poster(ctx, rem, counts, _payer_ids(reader))
-    batch: list[Clp] = []
-    for claim in reader:
-        batch.append(claim)
-        if len(batch) >= CHUNK:
+    with closing(_read_ahead(reader, CHUNK)) as chunks:  # an error while posting stops the reading too
+        for batch in chunks:
             poster.post(batch)
-            batch = []
-    if batch:
-        poster.post(batch)
     _check_balance(ctx, reader, rem, counts)
     plb = [{"remittance_id": rem.id, "provider_id": p.provider_id[:50] or None, "fiscal_date": p.fiscal_date,
             "reason": p.reason[:4], "reference": p.reference[:80] or None, "amount": p.amount}
