@@ -6,24 +6,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pipelines.cli.app import App, Command
-from pipelines.cli.table import render_table
+from pipelines.cli.table import render_table, usd
 from pipelines.usecases.audit import list_audit
 from pipelines.usecases.deposits import import_deposits, list_deposits
 
-__all__ = ["COMMANDS", "dollars"]
+__all__ = ["COMMANDS"]
 
-
-def dollars(amount: str | Decimal | None) -> str:
-    """"1234.5" -> "$1,234.50"; "-25" -> "-$25.00"; None -> ""."""
-    if amount is None:
-        return ""
-    value = Decimal(amount)
-    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int]) -> str:
@@ -47,7 +39,7 @@ def cmd_deposits_import(app: App, args: argparse.Namespace) -> int:
             print(f"{name}: line {e['line']}: {'; '.join(e['problems'])}", file=sys.stderr)
 
     def text() -> str:
-        lines = [f"{name}: {result.inserted} deposit(s) added ({dollars(result.inserted_amount)}), "
+        lines = [f"{name}: {result.inserted} deposit(s) added ({usd(result.inserted_amount)}), "
                  f"{result.duplicates} already imported, {len(result.errors)} line(s) rejected; "
                  f"{result.matched} deposit(s) matched to an 835"]
         if result.ignored_columns:
@@ -62,14 +54,14 @@ def _deposits_text(data: dict[str, Any]) -> str:
     t = data["totals"]
     out = [f"Deposits{' without an 835' if data['unmatched_only'] else ''}: {len(data['deposits'])}"]
     if data["deposits"] and data["unmatched_only"]:
-        rows = [[d["deposit_id"], d["date"], dollars(d["amount"]), d["reference"],
+        rows = [[d["deposit_id"], d["date"], usd(d["amount"]), d["reference"],
                  f"{d['source_file']}:{d['source_line']}"] for d in data["deposits"]]
         out.append(_table(["id", "date", "amount", "reference", "imported from"], rows, [2]))
     elif data["deposits"]:
         rows = []
         for d in data["deposits"]:
             era = d["era"]
-            rows.append([d["deposit_id"], d["date"], dollars(d["amount"]), d["reference"],
+            rows.append([d["deposit_id"], d["date"], usd(d["amount"]), d["reference"],
                          f"835 in file {era['file_id']}" if era else "no 835",
                          era["payer"] if era else "", era["payment_date"] if era else ""])
         out.append(_table(["id", "date", "amount", "reference", "matched", "payer", "paid on"], rows, [2]))
@@ -77,13 +69,13 @@ def _deposits_text(data: dict[str, Any]) -> str:
     out.append(f"835s without a deposit: {len(data['eras_without_deposit'])}")
     if data["eras_without_deposit"]:
         rows = [[e["remittance_id"], e["file_id"], e["payment_date"], e["payer"], e["trace_number"],
-                 e["method"], dollars(e["amount"])] for e in data["eras_without_deposit"]]
+                 e["method"], usd(e["amount"])] for e in data["eras_without_deposit"]]
         out.append(_table(["835", "file", "paid on", "payer", "trace", "method", "amount"], rows, [6]))
     out.append("")
-    out.append(f"{t['deposits']} deposit(s) of {dollars(t['deposited_amount'])}, {t['matched']} matched; "
-               f"without an 835: {t['deposits_without_era']} ({dollars(t['deposits_without_era_amount'])}); "
+    out.append(f"{t['deposits']} deposit(s) of {usd(t['deposited_amount'])}, {t['matched']} matched; "
+               f"without an 835: {t['deposits_without_era']} ({usd(t['deposits_without_era_amount'])}); "
                f"835s without a deposit: {t['eras_without_deposit']} "
-               f"({dollars(t['eras_without_deposit_amount'])})")
+               f"({usd(t['eras_without_deposit_amount'])})")
     return "\n".join(out)
 
 

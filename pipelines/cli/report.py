@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import csv
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pipelines.cli.app import App
-from pipelines.cli.table import render_table
+from pipelines.cli.table import render_table, usd
 from pipelines.usecases.report import AGING_BUCKETS, build_report
 
 __all__ = ["DEFINITIONS", "Cell", "Table", "cmd_report", "fmt", "render_text", "report_tables", "write_csv"]
@@ -72,8 +71,7 @@ def fmt(value: Any, kind: str) -> str:
     if value is None:
         return "-"
     if kind == "money":
-        d = Decimal(str(value))
-        return f"-${-d:,.2f}" if d < 0 else f"${d:,.2f}"
+        return usd(value)
     if kind == "rate":
         return f"{float(value) * 100:.1f}%"
     if kind == "days":

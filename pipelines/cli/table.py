@@ -1,6 +1,6 @@
 """Plain-text tables for people on a terminal, and the one way amounts are written for them.
 
-* :func:`usd` writes an amount as ``$6,470.00`` (``-$25.00``; None is empty): every table and
+* :func:`usd` (:mod:`pipelines.rules.money`) writes an amount as ``$6,470.00`` (``-$25.00``; None is empty): every table and
   sentence a person reads uses it, while ``--json`` keeps the contract's ``"6470.00"``.
 * :func:`render_table` lays rows out under a header: money columns are formatted with :func:`usd`
   and right-aligned, as are columns of numbers; long texts wrap at word boundaries so the table fits
@@ -14,8 +14,10 @@ import re
 import sys
 import textwrap
 from collections.abc import Collection, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from pipelines.rules.money import usd
 
 __all__ = ["render_table", "terminal_width", "usd"]
 
@@ -24,16 +26,6 @@ _NUMBER = re.compile(r"^[-+]?\$?[0-9][0-9,]*(\.[0-9]+)?%?$")
 _MIN_WRAP = 12
 """A wrapped column is not made narrower than this (or than its longest word)."""
 
-
-def usd(amount: Any) -> str:
-    """``"1234.5"`` -> ``"$1,234.50"``; ``-25`` -> ``"-$25.00"``; None or "" -> ``""``."""
-    if amount is None or amount == "":
-        return ""
-    try:
-        value = Decimal(str(amount).replace("$", "").replace(",", ""))
-    except InvalidOperation:
-        return str(amount)
-    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 
 
 def terminal_width() -> int | None:

@@ -38,7 +38,7 @@ from edi import codes
 from models import Adjustment, Claim, Eligibility, File
 from pipelines.config import Config, load_config
 from pipelines.rules.cob import patient_balance
-from pipelines.rules.money import money
+from pipelines.rules.money import money, usd
 from pipelines.simulator import SimResult, payer_rules_from_config, simulate_mailbox
 from pipelines.usecases.uow import UnitOfWork
 
@@ -297,10 +297,6 @@ def run_demo(folder: Path, *, seed: int = 7, as_of: date | None = None, out: Any
     }
 
 
-def _usd(amount: str) -> str:
-    return f"${Decimal(amount):,.2f}"
-
-
 def _wrapped(prefix: str, text: str, width: int = 100) -> list[str]:
     """``prefix`` then ``text`` wrapped at word boundaries, continuation lines indented under the text."""
     body = textwrap.wrap(text, max(40, width - len(prefix)), break_long_words=False, break_on_hyphens=False)
@@ -327,11 +323,11 @@ def _by_sequence(s: dict[str, Any]) -> list[str]:
     out = ["", "By payer in the chain:"]
     for label, x in seq.items():
         crossed = f" + {x['crossed_over']} crossed over" if x["crossed_over"] else ""
-        out.append(f"  {label:<10} {x['claims']:>4} claims ({x['sent']} sent{crossed}), billed {_usd(x['billed'])}, "
-                   f"paid {_usd(x['paid'])}")
-    out.append(f"  recovered from secondary payers: {_usd(d['recovered_from_secondary'])}")
+        out.append(f"  {label:<10} {x['claims']:>4} claims ({x['sent']} sent{crossed}), billed {usd(x['billed'])}, "
+                   f"paid {usd(x['paid'])}")
+    out.append(f"  recovered from secondary payers: {usd(d['recovered_from_secondary'])}")
     if seq["tertiary"]["claims"]:
-        out.append(f"  recovered from tertiary payers: {_usd(d['recovered_from_tertiary'])}")
+        out.append(f"  recovered from tertiary payers: {usd(d['recovered_from_tertiary'])}")
     return out
 
 
@@ -352,7 +348,7 @@ def render_summary(s: dict[str, Any]) -> str:
              ("paid", c["paid"], ""),
              ("denied", c["denied"], "nothing paid"),
              ("patient owes all", c["patient_responsibility"],
-              f"claims the patient owes in full (patients owe {_usd(d['patient_responsibility'])} after the "
+              f"claims the patient owes in full (patients owe {usd(d['patient_responsibility'])} after the "
               "last payer)"),
              ("awaiting payment", c["awaiting_payment"], "")]
     if c["not_acknowledged"]:
@@ -366,11 +362,11 @@ def render_summary(s: dict[str, Any]) -> str:
     if s["denials"]:
         lines += ["", "Denials and adjustments by CARC (line adjustments other than CO 45, OA 23 and PR):"]
         for x in s["denials"]:
-            lines += _wrapped(f"  {x['group']} {x['reason']:<4} {x['adjustments']:>3} x  {_usd(x['amount']):>10}  ",
+            lines += _wrapped(f"  {x['group']} {x['reason']:<4} {x['adjustments']:>3} x  {usd(x['amount']):>10}  ",
                               x["description"] or "")
-    lines += ["", f"Dollars: billed {_usd(d['billed'])} (each service once), paid {_usd(d['paid'])} (every payer), "
+    lines += ["", f"Dollars: billed {usd(d['billed'])} (each service once), paid {usd(d['paid'])} (every payer), "
                   "patient responsibility "
-                  f"{_usd(d['patient_responsibility'])}, denied {_usd(d['denied'])}, held back {_usd(d['held'])}"]
+                  f"{usd(d['patient_responsibility'])}, denied {usd(d['denied'])}, held back {usd(d['held'])}"]
     lines += _by_sequence(s)
     e = s["eligibility"]
     if e["checked"]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["CENT", "ZERO", "cents", "money", "money_or_none"]
+__all__ = ["CENT", "ZERO", "cents", "money", "money_or_none", "usd"]
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -27,3 +27,13 @@ def money(value: Any) -> str:
 def money_or_none(value: Any) -> str | None:
     """Like :func:`money`, but None stays None (an amount the file did not give)."""
     return None if value is None else money(value)
+
+def usd(amount: Any) -> str:
+    """``"1234.5"`` -> ``"$1,234.50"``; ``-25`` -> ``"-$25.00"``; None or "" -> ``""``."""
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = Decimal(str(amount).replace("$", "").replace(",", ""))
+    except InvalidOperation:
+        return str(amount)
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
