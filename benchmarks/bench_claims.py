@@ -9,10 +9,10 @@ dropped). Stages:
 
 * import         ``edi import encounters`` (parse, validate, bulk insert)
 * code+scrub     the pure coding engine and scrubber over every encounter, 5,000 at a time (no database
-                 writes)
+                 writes), with the cycle collector paused per chunk as the pipeline pauses it
 * code+store     :func:`pipelines.usecases.claims.code_and_scrub`: load, code, scrub, insert claims and lines
-* build 837P     :func:`edi.x837p.build_837p` over the ready claims, one file's worth at a time (no
-                 database writes)
+* build 837P     :func:`edi.x837p.build_837p` over the ready claims, one file's worth at a time, their
+                 lines and encounters read as submit reads them (no database writes)
 * submit         :func:`pipelines.usecases.submit.submit_all`: load, build, record the file, mark submitted
 * end to end     import + code+store + submit
 
@@ -54,10 +54,16 @@ from pipelines.logs import configure_logging  # noqa: E402
 from pipelines.rules import icd10  # noqa: E402
 from pipelines.rules.coding import code_session, session_of  # noqa: E402
 from pipelines.rules.scrub import scrub  # noqa: E402
+from pipelines.usecases.bulk import collector_paused  # noqa: E402
 from pipelines.usecases.claims import code_and_scrub, payer_rules  # noqa: E402
 from pipelines.usecases.importer import ENCOUNTER_COLUMNS, import_encounters  # noqa: E402
 from pipelines.usecases.schema import upgrade  # noqa: E402
-from pipelines.usecases.submit import MAX_CLAIMS_PER_FILE, build_claim_batch, submit_all  # noqa: E402
+from pipelines.usecases.submit import (  # noqa: E402
+    MAX_CLAIMS_PER_FILE,
+    _lines_and_encounters,
+    build_claim_batch,
+    submit_all,
+)
 
 SERVICES = [("individual_therapy", 55, "", ""), ("individual_therapy", 45, "", ""), ("individual_therapy", 30, "", ""),
             ("group_therapy", 90, "", ""), ("med_management", 20, "99213", ""),
@@ -160,11 +166,12 @@ def run(backend: str, url: str, csv_path: Path, n: int, tmp: Path) -> list[dict[
     def pure() -> int:  # the engine alone: no database writes, one chunk at a time
         done = 0
         for part in _batches(app, select(Encounter.__table__).order_by(Encounter.date_of_service), 5000):
-            sessions = [session_of(r) for r in part]
-            coded = [(x, code_session(x, payers[x.payer_id], app.config.fees)) for x in sessions]
-            scrub(coded, payers=payers, authorizations={}, eligibility={},
-                  billing_npi=app.config.practice.billing_npi, as_of=app.as_of)
-            done += len(coded)
+            with collector_paused():  # as code_and_scrub does per chunk
+                sessions = [session_of(r) for r in part]
+                coded = [(x, code_session(x, payers[x.payer_id], app.config.fees)) for x in sessions]
+                scrub(coded, payers=payers, authorizations={}, eligibility={},
+                      billing_npi=app.config.practice.billing_npi, as_of=app.as_of)
+                done += len(coded)
         return done
 
     add("code+scrub (pure)", coded_pure := timed(pure), coded_pure[3])
@@ -178,22 +185,18 @@ def run(backend: str, url: str, csv_path: Path, n: int, tmp: Path) -> list[dict[
     counts = stored[3]
 
     from edi.x837p import EnvelopeSpec, build_837p
-    from models import ClaimLine, utcnow
+    from models import utcnow
 
     def build() -> int:  # the 837P builder alone, one file's worth of ready claims at a time
         built = 0
         ready = select(Claim.__table__).where(Claim.status == "ready").order_by(Claim.id)
         for claims in _batches(app, ready, MAX_CLAIMS_PER_FILE):
-            with app.transaction() as s:
-                lines: dict[int, list[Any]] = {c.id: [] for c in claims}
-                for ln in s.execute(select(ClaimLine.__table__).where(ClaimLine.claim_pk.in_(list(lines)))
-                                    .order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
-                    lines[ln.claim_pk].append(ln)
-                encounters = {e.encounter_id: e for e in s.execute(select(Encounter.__table__).where(
-                    Encounter.encounter_id.in_([c.encounter_id for c in claims])))}
-            batch = build_claim_batch(app.config, claims, encounters, batch_reference="1", lines=lines)
-            build_837p(batch, envelope=EnvelopeSpec(isa_control=1, gs_control=1, created=utcnow()))
-            built += len(claims)
+            with collector_paused():  # as submit_ready does per file
+                with app.transaction() as s:  # the lines and encounters read as submit reads them
+                    lines, encounters = _lines_and_encounters(s, claims)
+                batch = build_claim_batch(app.config, claims, encounters, batch_reference="1", lines=lines)
+                build_837p(batch, envelope=EnvelopeSpec(isa_control=1, gs_control=1, created=utcnow()))
+                built += len(claims)
         return built
 
     add("build 837P (pure)", built := timed(build), built[3])

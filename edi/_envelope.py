@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol
 
 from edi.errors import BuildError
@@ -206,7 +207,9 @@ def money(amount: Decimal) -> str:
     return text
 
 
+@lru_cache(maxsize=8192)
 def d8(day: date) -> str:
+    """CCYYMMDD (remembered: a file repeats a few dates of service and birth dates many times)."""
     return day.strftime("%Y%m%d")
 
 

@@ -27,7 +27,7 @@ upper-cased and reduced to the X12 basic character set, so no value can collide 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 
 from edi._envelope import (
@@ -108,9 +108,9 @@ def _diagnosis(code: str, claim_id: str) -> str:
     return text
 
 
-def _code(value: str, *, what: str, claim_id: str | None, lengths: Iterable[int]) -> str:
+def _code(value: str, *, what: str, claim_id: str | None, lengths: Collection[int]) -> str:
     text = value.strip().upper()
-    if not _CODE.match(text) or len(text) not in set(lengths):
+    if len(text) not in lengths or not _CODE.match(text):
         raise build_error(f"{what} {value!r} is not a valid code", claim_id)
     return text
 

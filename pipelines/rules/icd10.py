@@ -40,12 +40,19 @@ _QUALIFIED_GROUP = re.compile(r"\([^()]*\bwith\b[^()]*\)")
 def _cm() -> ModuleType:
     """The ``simple_icd_10_cm`` module, imported on first use: importing it parses the whole code set
     (seconds), which commands that never look a code up should not pay for."""
-    with warnings.catch_warnings():
-        # The package loads its data with importlib.resources' legacy API at import time.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import simple_icd_10_cm
-    # The code set's ~600,000 objects live as long as the process: frozen, no later garbage collection
-    # walks them (a full collection would take 0.15 s each, and bulk work triggers many).
+    # The code set's ~600,000 objects live as long as the process: made with the cycle collector off
+    # (it would walk them again and again while they are made, half the load time), then frozen, so that
+    # no later collection walks them (a full collection would take 0.15 s each, and bulk work triggers many).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with warnings.catch_warnings():
+            # The package loads its data with importlib.resources' legacy API at import time.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import simple_icd_10_cm
+    finally:
+        if enabled:
+            gc.enable()
     gc.freeze()
 
     module: ModuleType = simple_icd_10_cm

@@ -10,14 +10,18 @@ For the largest writes (835 posting), :func:`copy_rows` and :func:`copy_update` 
 on PostgreSQL they go through ``COPY ... FROM STDIN`` (psycopg formats the rows in C), straight into
 the table, or into a TEMP staging table applied with one ``UPDATE ... FROM``; :func:`key_set` stages
 a set of keys that queries join. On SQLite they are executemany and plain ``IN`` lists.
+
+:func:`collector_paused` pauses Python's cycle collector while a chunk of bulk work runs.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -40,8 +44,27 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-__all__ = ["chunks", "copy_rows", "copy_update", "in_list", "insert_rows", "is_pg", "key_set", "new_ids", "read_columns",
-           "update_rows"]
+__all__ = ["chunks", "collector_paused", "copy_rows", "copy_update", "in_list", "insert_rows", "is_pg", "key_set",
+           "new_ids", "read_columns", "update_rows"]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while one chunk of bulk work runs (it runs again afterwards).
+
+    A chunk makes hundreds of thousands of short-lived objects (rows read, claims coded, segments
+    written) that reference counting frees; the collector would only walk the live ones again and
+    again (a quarter to a third of the CPU time of claims out). Memory stays flat: a chunk is bounded
+    and whatever cycles it leaves are collected once the collector runs again. Nested uses are free.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def chunks(items: Sequence[Any], size: int = 2000) -> Iterable[Sequence[Any]]:
@@ -151,8 +174,12 @@ def _json_of_tuple(value: tuple[Any, ...]) -> str:
 def _json_text(value: Any) -> str:
     """``json.dumps(value)``; a list of only strings or only ints is written once per distinct list
     (bulk rows repeat them; other lists are not remembered: True == 1 would share an entry)."""
-    if isinstance(value, list) and (all(type(v) is str for v in value) or all(type(v) is int for v in value)):
-        return _json_of_tuple(tuple(value))
+    if value.__class__ is list:
+        if not value:
+            return "[]"
+        kind = value[0].__class__
+        if (kind is str or kind is int) and all(v.__class__ is kind for v in value):
+            return _json_of_tuple(tuple(value))
     return json.dumps(value)
 
 

@@ -41,7 +41,16 @@ from pipelines.logs import get_logger
 from pipelines.rules import coding, scrub
 from pipelines.rules.lifecycle import ADJUDICATED, UNSENT, ClaimStatus, Event, transition
 from pipelines.rules.money import ZERO
-from pipelines.usecases.bulk import chunks, copy_rows, in_list, is_pg, new_ids, read_columns, update_rows
+from pipelines.usecases.bulk import (
+    chunks,
+    collector_paused,
+    copy_rows,
+    in_list,
+    is_pg,
+    new_ids,
+    read_columns,
+    update_rows,
+)
 from pipelines.usecases.eligibility import eligibility_on_file
 from pipelines.usecases.ledger import next_control
 
@@ -351,12 +360,13 @@ def code_and_scrub(config: Config, session: Session, *, as_of: date) -> dict[str
     totals = _Totals()
     for first, last in ranges:
         in_chunk = and_(pending, enc.c.date_of_service >= first, enc.c.date_of_service <= last)
-        rows = session.connection().execute(
-            select(*_session_columns()).where(in_chunk).order_by(enc.c.date_of_service, enc.c.encounter_id)).all()
-        _code_chunk(config, session, as_of=as_of, rows=rows,
-                    unsent=_unsent(session, [r.encounter_id for r in rows]),
-                    authorizations=authorizations, patients=select(Encounter.patient_id).where(in_chunk).distinct(),
-                    history=_history(session, {r.patient_id for r in rows}, last), tally=tally, totals=totals)
+        with collector_paused():  # one chunk's objects are freed by reference counting
+            rows = session.connection().execute(
+                select(*_session_columns()).where(in_chunk).order_by(enc.c.date_of_service, enc.c.encounter_id)).all()
+            _code_chunk(config, session, as_of=as_of, rows=rows,
+                        unsent=_unsent(session, [r.encounter_id for r in rows]), authorizations=authorizations,
+                        patients=select(Encounter.patient_id).where(in_chunk).distinct(),
+                        history=_history(session, {r.patient_id for r in rows}, last), tally=tally, totals=totals)
 
     counts.update(coded=totals.coded, ready=totals.coded - totals.held, held=totals.held,
                   hold_reasons={r: totals.reasons[r] for r in (*scrub.HOLD_ORDER, DATA_INVALID) if totals.reasons[r]})

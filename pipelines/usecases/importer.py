@@ -52,7 +52,7 @@ from pipelines.logs import get_logger
 from pipelines.rules import icd10
 from pipelines.rules.coding import SERVICES
 from pipelines.rules.lifecycle import UNSENT, ClaimStatus
-from pipelines.usecases.bulk import chunks, copy_rows, in_list, is_pg
+from pipelines.usecases.bulk import chunks, collector_paused, copy_rows, in_list, is_pg
 from pipelines.usecases.legs import coverage_changes
 from pipelines.usecases.uow import UnitOfWork
 
@@ -80,7 +80,8 @@ OTHER_COVERAGE = ("secondary_", "tertiary_")
 """Prefixes of the optional other-coverage columns (CONTRACT section 7), in payer order."""
 COVERAGE_FIELDS = ("payer_id", "member_id", "relationship", "subscriber_last_name", "subscriber_first_name",
                    "subscriber_dob", "subscriber_sex")
-ENCOUNTER_COLUMNS += tuple(p + f for p in OTHER_COVERAGE for f in COVERAGE_FIELDS)
+_COVERAGE_COLUMNS = {p: tuple(p + f for f in COVERAGE_FIELDS) for p in OTHER_COVERAGE}
+ENCOUNTER_COLUMNS += tuple(c for columns in _COVERAGE_COLUMNS.values() for c in columns)
 ENCOUNTER_OPTIONAL = frozenset({
     "subscriber_last_name", "subscriber_first_name", "subscriber_dob", "subscriber_sex", "em_code",
     "therapy_minutes", "interactive_complexity", "authorization_number",
@@ -259,8 +260,8 @@ def _other_coverage(r: _Row, out: dict[str, Any], payer_ids: frozenset[str] | se
     any of its columns is filled (all empty: no such coverage); a payer named twice on the encounter,
     or a tertiary without a secondary, is a problem."""
     seen = {out.get("payer_id"): "payer_id"}
-    for prefix in OTHER_COVERAGE:
-        if not any((r.row.get(prefix + f) or "").strip() for f in COVERAGE_FIELDS):
+    for prefix, columns in _COVERAGE_COLUMNS.items():
+        if not any((r.row.get(c) or "").strip() for c in columns):
             out.update({prefix + f: None for f in COVERAGE_FIELDS})
             continue
         if prefix == "tertiary_" and out.get("secondary_payer_id") is None:
@@ -488,8 +489,9 @@ def import_encounters(config: Config, uow: UnitOfWork, path: str | Path) -> Impo
     now = utcnow()
     with uow.transaction() as session:
         while chunk:
-            _store_encounters(session, chunk, result, now)
-            chunk = list(islice(good, IMPORT_CHUNK))
+            with collector_paused():  # one chunk's objects are freed by reference counting
+                _store_encounters(session, chunk, result, now)
+                chunk = list(islice(good, IMPORT_CHUNK))
     result.errors.sort(key=lambda e: int(e["line"]))
     log.info("encounters_imported", file=path.name, inserted=result.inserted, replaced=result.replaced,
              rejected=len(result.errors))

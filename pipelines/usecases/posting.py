@@ -52,14 +52,13 @@ transaction). On SQLite the same calls are executemany and ``IN`` lists.
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import queue
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Generator, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -100,7 +99,16 @@ from pipelines.rules.remittance import (
 )
 from pipelines.rules.underpayment import UNDERPAID
 from pipelines.usecases.applier import ApplyContext
-from pipelines.usecases.bulk import copy_rows, copy_update, in_list, insert_rows, is_pg, key_set, new_ids
+from pipelines.usecases.bulk import (
+    collector_paused,
+    copy_rows,
+    copy_update,
+    in_list,
+    insert_rows,
+    is_pg,
+    key_set,
+    new_ids,
+)
 from pipelines.usecases.cob import Posted, after_posting, route_to_legs
 from pipelines.usecases.underpaid import posted_lines, update_underpaid
 from pipelines.usecases.uow import xact_lock
@@ -117,25 +125,6 @@ _MONEY = Numeric(12, 2)  # amounts read in bulk: the driver's Decimal as it is (
 def _modifiers(stored: str | None) -> tuple[str, ...]:
     """A line's modifiers from their stored JSON text (a handful of distinct values: parsed once each)."""
     return tuple(json.loads(stored) or ()) if stored else ()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while a file is posted.
-
-    Posting makes hundreds of thousands of short-lived objects (claims read, rows written) and no
-    reference cycles: reference counting frees them, while the collector would only walk them again
-    and again (a quarter to a third of the process's CPU time on a 20,000-claim file). It runs again
-    afterwards.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 _T = TypeVar("_T")
@@ -649,7 +638,7 @@ def apply_835(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
     for name in ("remittances_posted", "duplicate_remittances", "claims_posted", "claims_unmatched",
                  "denials_opened", "denials_closed", "provider_adjustments"):
         counts[name] = 0
-    with _collector_paused():
+    with collector_paused():  # no reference cycles: the collector would only walk the rows again and again
         for ts in open_x12(data):
             if ts.set_id != "835":
                 raise ApplyError(f"transaction set {ts.set_id} {ts.control_number} in an 835 file",

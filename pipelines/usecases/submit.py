@@ -42,7 +42,7 @@ from pipelines.config import Config
 from pipelines.logs import get_logger
 from pipelines.rules import cob
 from pipelines.rules.lifecycle import ClaimStatus, Event, transition
-from pipelines.usecases.bulk import chunks, in_list, is_pg, read_columns
+from pipelines.usecases.bulk import chunks, collector_paused, in_list, is_pg, read_columns
 from pipelines.usecases.claims import DATA_INVALID, code_and_scrub
 from pipelines.usecases.legs import prior_adjudications
 from pipelines.usecases.outbound import (
@@ -151,11 +151,30 @@ def _hold_refused(session: Session, claims: Sequence[Any], refused: Mapping[str,
             log.warning("claim_refused_by_builder", claim_id=c.claim_id)
 
 
+# Columns the 837P does not need, left out of the bulk reads below (fewer values to convert; the
+# rows keep every other column, so that nothing build_claim_batch reads is missing).
+_UNREAD = {
+    "claims": frozenset({"patient_id", "status_reason", "warnings", "billed", "paid", "patient_responsibility",
+                         "original_claim_id", "prior_payment_date", "file_id", "st_control", "created_at",
+                         "updated_at", "submitted_at", "accepted_at", "paid_at"}),
+    "claim_lines": frozenset({"id", "paid"}),
+    "encounters": frozenset({"start_time", "end_time", "service", "em_code", "therapy_minutes",
+                             "interactive_complexity", "modality", "patient_location", "diagnoses",
+                             "authorization_number", "rendering_credential", "source_file", "source_line",
+                             "imported_at"}),
+}
+
+
+def _read_columns(table: Any) -> list[Any]:
+    """The columns of ``table`` the 837P needs (:func:`pipelines.usecases.bulk.read_columns`)."""
+    return [c for c in read_columns(table) if c.name not in _UNREAD[table.name]]
+
+
 def _ready_claims(session: Session, limit: int) -> list[Any]:
     """Up to ``limit`` ready claims as plain rows, locked with SKIP LOCKED."""
     claim_t = Claim.__table__
     return list(session.connection().execute(
-        select(*read_columns(claim_t)).where(claim_t.c.status == ClaimStatus.READY.value).order_by(claim_t.c.id)
+        select(*_read_columns(claim_t)).where(claim_t.c.status == ClaimStatus.READY.value).order_by(claim_t.c.id)
         .limit(limit).with_for_update(skip_locked=True)).all())
 
 
@@ -167,12 +186,12 @@ def _lines_and_encounters(session: Session, claims: Sequence[Any]) -> tuple[dict
     pg = is_pg(session)
     for chunk in chunks([c.id for c in claims], MAX_CLAIMS_PER_FILE):
         for ln in session.connection().execute(
-                select(*read_columns(line_t)).where(in_list(line_t.c.claim_pk, chunk, pg))
+                select(*_read_columns(line_t)).where(in_list(line_t.c.claim_pk, chunk, pg))
                 .order_by(line_t.c.claim_pk, line_t.c.line_number)).all():
             lines_by_claim[ln.claim_pk].append(ln)
     for chunk in chunks(sorted({c.encounter_id for c in claims}), MAX_CLAIMS_PER_FILE):
         encounters.update((e.encounter_id, e) for e in session.connection().execute(
-            select(*read_columns(enc_t)).where(in_list(enc_t.c.encounter_id, chunk, pg))).all())
+            select(*_read_columns(enc_t)).where(in_list(enc_t.c.encounter_id, chunk, pg))).all())
     return lines_by_claim, encounters
 
 
@@ -197,7 +216,7 @@ def submit_ready(config: Config, uow: UnitOfWork, *, as_of: date, run_id: int | 
     sharing PostgreSQL build disjoint files. ``as_of`` (the run's "today") does not change the
     file: its dates are the time it is written.
     """
-    with uow.transaction() as session:
+    with collector_paused(), uow.transaction() as session:
         claims = _ready_claims(session, limit)
         if not claims:
             return None
