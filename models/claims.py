@@ -113,7 +113,7 @@ class Claim(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[str] = mapped_column(String(17), unique=True)
     encounter_id: Mapped[str] = mapped_column(ForeignKey("encounters.encounter_id"), index=True)
-    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+    patient_id: Mapped[str] = mapped_column(String(64))  # claims are found by patient through the encounter
     payer_id: Mapped[str] = mapped_column(String(32))  # looked up by ix_claims_payer_status
     status: Mapped[str] = mapped_column(String(24), index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
