@@ -5,7 +5,9 @@ FileTransaction by ST02. The transaction sets and the file get the acknowledgmen
 error in words (``FileTransaction.ack_errors``); claims of a rejected 837P set (or of a rejected
 group or interchange) take the lifecycle's ``ACK_REJECTED`` with the reason, when they still await
 an answer (submitted, accepted). A 999 alone does not accept a claim: that needs the 277CA
-(:mod:`pipelines.usecases.status_responses`).
+(:mod:`pipelines.usecases.status_responses`). The claims of an acknowledged file are read once per
+acknowledgment file; their events go in with one bulk insert and the claims rejected are updated
+with one ``UPDATE ... FROM`` (:mod:`pipelines.usecases.bulk`), in the order the one-by-one rules give.
 
 :func:`apply_999` and :func:`apply_ta1` are the appliers of kinds ``999`` and ``TA1``
 (:mod:`pipelines.usecases.applier`); either applies every 999 and TA1 the file holds.
@@ -14,6 +16,7 @@ an answer (submitted, accepted). A 999 alone does not accept a claim: that needs
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -32,12 +35,13 @@ from edi.x999 import (
     parse_999,
     parse_ta1,
 )
-from models import Claim, ClaimStatusEvent, File
+from models import Claim, ClaimStatusEvent, File, utcnow
 from pipelines.errors import ApplyError
 from pipelines.logs import get_logger
 from pipelines.rules.lifecycle import AWAITING_ANSWER, Event, transition
 from pipelines.rules.remittance import claim_key, clip_reason, control_key
 from pipelines.usecases.applier import ApplyContext
+from pipelines.usecases.bulk import copy_rows, copy_update
 
 __all__ = ["apply_999", "apply_ta1"]
 
@@ -45,6 +49,7 @@ log = get_logger("edi")
 _FILE_STATE = {"A": "accepted", "E": "accepted_with_errors", "P": "partially_accepted"}
 _SET_STATE = {"A": "accepted", "E": "accepted_with_errors"}
 _FUNCTIONAL_KIND = {"HC": "837P", "HS": "270", "HR": "276"}
+_EVENT = ("claim_pk", "file_id", "source", "category", "code", "description", "created_at")
 
 
 def _segment_error_entries(e: SegmentError) -> list[dict[str, Any]]:
@@ -124,27 +129,65 @@ def _outbound_by_isa(session: Session, isa: Interchange, control: str) -> File:
     return candidates[-1]
 
 
-def _reject_claims(session: Session, f: File, st_control: str | None, errors: Sequence[dict[str, Any]],
-                   source: str, file_id: int, label: str) -> int:
-    """Claims of ``f`` (of one ST, or all when ``st_control`` is None) move to rejected with the errors."""
-    stmt = select(Claim).where(Claim.file_id == f.id).order_by(Claim.id)
-    n = 0
-    for claim in session.scalars(stmt):
-        if st_control is not None and control_key(claim.st_control) != control_key(st_control):
-            continue
-        own = [e for e in errors if e.get("claim_id") and claim_key(str(e["claim_id"])) == claim.claim_id]
-        texts = [str(e["text"]) for e in (own or [e for e in errors if not e.get("claim_id")] or errors)]
-        reason = clip_reason(f"{label}: " + (" ".join(texts) if texts else "rejected, no error detail given."))
-        session.add(ClaimStatusEvent(claim_pk=claim.id, file_id=file_id, source=source, category="R",
-                                     code=(own[0]["code"] if own else None), description=reason))
-        if claim.status in AWAITING_ANSWER:  # a claim rejected before keeps its first reason
-            claim.status = transition(claim.status, Event.ACK_REJECTED, claim_id=claim.claim_id).value
-            claim.status_reason = reason
-            n += 1
-    return n
+@dataclass
+class _Sent:
+    """One claim of an acknowledged file, as rejecting it needs it."""
+
+    pk: int
+    claim_id: str
+    st_key: str  # :func:`control_key` of its ST02
+    status: str
 
 
-def _apply_group_ack(ctx: ApplyContext, isa: Interchange, ack: GroupAck, counts: dict[str, int]) -> None:
+class _Rejections:
+    """The claims an acknowledgment file rejects: each outbound file's claims read once (one query),
+    events and status changes gathered in order and written by :meth:`write` in bulk."""
+
+    def __init__(self, ctx: ApplyContext) -> None:
+        self.session, self.file_id = ctx.session, ctx.file.id
+        self.sent: dict[int, list[_Sent]] = {}  # by outbound file id, in claim id order
+        self.events: list[tuple[Any, ...]] = []
+        self.rejected: list[tuple[Any, ...]] = []  # (pk, status, status_reason)
+        self.now = utcnow()
+
+    def _claims_of(self, f: File) -> list[_Sent]:
+        if f.id not in self.sent:
+            self.sent[f.id] = [_Sent(pk, cid, control_key(st), status) for pk, cid, st, status in self.session.execute(
+                select(Claim.id, Claim.claim_id, Claim.st_control, Claim.status)
+                .where(Claim.file_id == f.id).order_by(Claim.id))]
+        return self.sent[f.id]
+
+    def reject(self, f: File, st_control: str | None, errors: Sequence[dict[str, Any]], source: str, label: str) -> int:
+        """Claims of ``f`` (of one ST, or all when ``st_control`` is None) move to rejected with the errors;
+        returns how many moved."""
+        st_key = control_key(st_control) if st_control is not None else None
+        own_errors: dict[str, list[dict[str, Any]]] = {}
+        for e in errors:
+            if e.get("claim_id"):
+                own_errors.setdefault(claim_key(str(e["claim_id"])), []).append(e)
+        shared = [e for e in errors if not e.get("claim_id")] or list(errors)
+        n = 0
+        for claim in self._claims_of(f):
+            if st_key is not None and claim.st_key != st_key:
+                continue
+            own = own_errors.get(claim.claim_id, [])
+            texts = [str(e["text"]) for e in (own or shared)]
+            reason = clip_reason(f"{label}: " + (" ".join(texts) if texts else "rejected, no error detail given."))
+            self.events.append((claim.pk, self.file_id, source, "R", own[0]["code"] if own else None, reason,
+                                self.now))
+            if claim.status in AWAITING_ANSWER:  # a claim rejected before keeps its first reason
+                claim.status = transition(claim.status, Event.ACK_REJECTED, claim_id=claim.claim_id).value
+                self.rejected.append((claim.pk, claim.status, reason))
+                n += 1
+        return n
+
+    def write(self) -> None:
+        copy_rows(self.session, ClaimStatusEvent, _EVENT, self.events)
+        copy_update(self.session, Claim, ("status", "status_reason"), self.rejected, {"updated_at": self.now})
+
+
+def _apply_group_ack(ctx: ApplyContext, isa: Interchange, ack: GroupAck, counts: dict[str, int],
+                     rejections: _Rejections) -> None:
     session = ctx.session
     f = _outbound_by_group(session, isa, ack)
     by_st = {control_key(t.st_control): t for t in f.transactions}
@@ -162,22 +205,22 @@ def _apply_group_ack(ctx: ApplyContext, isa: Interchange, ack: GroupAck, counts:
         counts["sets_accepted" if t.accepted else "sets_rejected"] += 1
         if not t.accepted:
             label = f"999 rejected transaction set {t.control_number} of file {f.id}"
-            counts["claims_rejected"] += _reject_claims(session, f, t.control_number, errors, "999",
-                                                        ctx.file.id, label)
+            counts["claims_rejected"] += rejections.reject(f, t.control_number, errors, "999", label)
     if not ack.transactions and ack.code not in ("A", "E"):
         # the whole group rejected without set detail: every set and claim of the file goes with it
         for ft in f.transactions:
             ft.state, ft.ack_errors = "rejected", group_errors
             counts["sets_rejected"] += 1
         label = f"999 rejected functional group {ack.group_control_number} of file {f.id}"
-        counts["claims_rejected"] += _reject_claims(session, f, None, group_errors, "999", ctx.file.id, label)
+        counts["claims_rejected"] += rejections.reject(f, None, group_errors, "999", label)
     f.state = _FILE_STATE.get(ack.code, "rejected")
     f.error = " ".join(e["text"] for e in group_errors) or (
         None if ack.code == "A" else f"999 {ack.code}: {ack.description}")
     counts["files_acknowledged"] += 1
 
 
-def _apply_ta1(ctx: ApplyContext, isa: Interchange, ta1: Ta1, counts: dict[str, int]) -> None:
+def _apply_ta1(ctx: ApplyContext, isa: Interchange, ta1: Ta1, counts: dict[str, int],
+               rejections: _Rejections) -> None:
     f = _outbound_by_isa(ctx.session, isa, ta1.control_number)
     note = describe(TA1_NOTE_CODES, ta1.note_code)
     text = f"Interchange {ta1.control_number}: {ta1.description} - {note} (TA1 code {ta1.code}, note {ta1.note_code})."
@@ -193,8 +236,8 @@ def _apply_ta1(ctx: ApplyContext, isa: Interchange, ta1: Ta1, counts: dict[str, 
     for ft in f.transactions:
         ft.state, ft.ack_errors = "rejected", [entry]
         counts["sets_rejected"] += 1
-    counts["claims_rejected"] += _reject_claims(ctx.session, f, None, [entry], "TA1", ctx.file.id,
-                                                f"TA1 rejected interchange {ta1.control_number} of file {f.id}")
+    counts["claims_rejected"] += rejections.reject(f, None, [entry], "TA1",
+                                                   f"TA1 rejected interchange {ta1.control_number} of file {f.id}")
 
 
 def _apply_acks(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
@@ -206,11 +249,13 @@ def _apply_acks(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
             raise ApplyError(f"transaction set {ts.set_id} {ts.control_number} in an acknowledgment file "
                              "(expected 999)", {"segment_number": ts.segment_number, "segment_id": "ST"})
         acks.append((ts.interchange, parse_999(ts)))
+    rejections = _Rejections(ctx)
     for isa in env.interchanges:
         for seg in isa.ta1:
-            _apply_ta1(ctx, isa, parse_ta1(seg), counts)
+            _apply_ta1(ctx, isa, parse_ta1(seg), counts, rejections)
     for isa, ack in acks:
-        _apply_group_ack(ctx, isa, ack, counts)
+        _apply_group_ack(ctx, isa, ack, counts, rejections)
+    rejections.write()
     if counts["files_acknowledged"] == 0:
         raise ApplyError("the file holds no 999 transaction set and no TA1 segment", {})
     log.info("acknowledgment_applied", file_id=ctx.file.id, **counts)

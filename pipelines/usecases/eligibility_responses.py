@@ -6,12 +6,14 @@ by the BHT03 our 270 carried. The row keeps coverage (active or not, plan dates)
 summarized per service type (:func:`benefit_summaries`: copay, coinsurance, deductible, visit
 limits, authorization, network) and every rejection in words. What "eligibility on file" means for
 the scrubber and ``edi eligibility show`` is read from these rows elsewhere; this module only writes
-them.
+them: a file's rows with one bulk insert and its inquiries answered with one update, the inquiries
+its members name read a few thousand traces per query (:mod:`pipelines.usecases.bulk`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,11 +28,14 @@ from pipelines.errors import ApplyError
 from pipelines.logs import get_logger
 from pipelines.rules.money import money_or_none
 from pipelines.usecases.applier import ApplyContext
+from pipelines.usecases.bulk import chunks, copy_rows, copy_update, key_set
 from pipelines.usecases.eligibility import isa_of_reference
 
 __all__ = ["apply_271", "benefit_summaries"]
 
 log = get_logger("edi")
+_CHUNK = 5000  # traces looked up per query
+_COUNTED = {True: "eligibility_active", False: "eligibility_inactive", None: "eligibility_unknown"}
 
 
 def _qty(d: Decimal | None) -> int | str | None:
@@ -127,22 +132,31 @@ def _benefit_rejections(m: Member) -> list[Rejection]:
     return list(m.rejections) + [r for b in m.benefits for r in b.rejections]
 
 
-def _store_eligibility(ctx: ApplyContext, inquiry: Inquiry, m: Member | None,
-                       top: Sequence[Rejection], now: datetime) -> Eligibility:
+_ELIGIBILITY = ("patient_id", "payer_id", "active", "plan_start", "plan_end", "benefits", "rejections", "file_id",
+                "checked_at")
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """One of our 270 inquiries, as a 271 answers it."""
+
+    id: int
+    patient_id: str
+    payer_id: str
+
+
+def _eligibility(ctx: ApplyContext, inquiry: _Asked, m: Member | None, top: Sequence[Rejection],
+                 now: datetime) -> tuple[Any, ...]:
+    """The Eligibility row (in :data:`_ELIGIBILITY` order) a member (or a whole rejected request) answers."""
     start, end = m.coverage_period if m is not None else (None, None)
-    row = Eligibility(
-        patient_id=inquiry.patient_id, payer_id=inquiry.payer_id,
-        active=_active(m) if m is not None else None, plan_start=start, plan_end=end,
-        benefits=benefit_summaries(m.benefits) if m is not None else [],
-        rejections=[_rejection_json(r) for r in [*top, *(_benefit_rejections(m) if m else [])]],
-        file_id=ctx.file.id, checked_at=now)
-    ctx.session.add(row)
-    inquiry.answered_at = now
-    return row
+    return (inquiry.patient_id, inquiry.payer_id, _active(m) if m is not None else None, start, end,
+            benefit_summaries(m.benefits) if m is not None else [],
+            [_rejection_json(r) for r in [*top, *(_benefit_rejections(m) if m else [])]], ctx.file.id, now)
 
 
-def _inquiries_of_reference(ctx: ApplyContext, r: EligibilityResponse) -> list[Inquiry]:
-    """Unanswered inquiries of our 270 file whose BHT03 (``ELIG-<ISA13>``) the 271 echoes."""
+def _inquiries_of_reference(ctx: ApplyContext, r: EligibilityResponse, answered: set[int]) -> list[_Asked]:
+    """Unanswered inquiries of our 270 file whose BHT03 (``ELIG-<ISA13>``) the 271 echoes (``answered``:
+    those this file answered already)."""
     isa = isa_of_reference(r.reference or "")
     if isa is None:
         return []
@@ -153,43 +167,65 @@ def _inquiries_of_reference(ctx: ApplyContext, r: EligibilityResponse) -> list[I
     if not ids:
         return []
     payer_ids = {p.id for p in ctx.config.payers.values() if r.source.id and p.payer_id == r.source.id}
-    stmt = (select(Inquiry).where(Inquiry.kind == "270", Inquiry.file_id.in_(ids), Inquiry.answered_at.is_(None))
+    stmt = (select(Inquiry.id, Inquiry.patient_id, Inquiry.payer_id)
+            .where(Inquiry.kind == "270", Inquiry.file_id.in_(ids), Inquiry.answered_at.is_(None))
             .order_by(Inquiry.id))
-    return [q for q in ctx.session.scalars(stmt) if not payer_ids or q.payer_id in payer_ids]
+    return [q for q in (_Asked(*row) for row in ctx.session.execute(stmt))
+            if q.id not in answered and (not payer_ids or q.payer_id in payer_ids)]
+
+
+def _inquiries_traced(ctx: ApplyContext, traces: Sequence[str]) -> dict[str, _Asked]:
+    """Our 270 inquiries by trace, a few thousand traces per query."""
+    s = ctx.session
+    found: dict[str, _Asked] = {}
+    for chunk in chunks(sorted(set(traces)), _CHUNK):
+        for trace, pk, patient_id, payer_id in s.execute(
+                select(Inquiry.trace, Inquiry.id, Inquiry.patient_id, Inquiry.payer_id).where(
+                    Inquiry.kind == "270", Inquiry.trace.in_(key_set(s, "traces", Inquiry.trace, chunk)))):
+            found[trace] = _Asked(pk, patient_id, payer_id)
+    return found
 
 
 def apply_271(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
-    """Store the eligibility each 271 member answers, tied by our 270 trace to the patient and payer."""
+    """Store the eligibility each 271 member answers, tied by our 270 trace to the patient and payer.
+
+    Set-based: the inquiries a transaction set's members name are read in a few queries, the file's
+    rows go in with one bulk insert and its inquiries are marked answered with one update."""
     session = ctx.session
     counts: dict[str, Any] = {"eligibility_active": 0, "eligibility_inactive": 0, "eligibility_unknown": 0,
                               "members_unmatched": 0}
     unmatched: list[str] = []
     now = utcnow()
+    rows: list[tuple[Any, ...]] = []
+    answered: dict[int, None] = {}  # inquiry ids, in the order answered
     for ts in open_x12(data):
         if ts.set_id != "271":
             raise ApplyError(f"transaction set {ts.set_id} {ts.control_number} in a 271 file (expected 271)",
                              {"segment_number": ts.segment_number, "segment_id": "ST"})
         r = parse_271(ts)
-        rows: list[Eligibility] = []
+        answers: list[tuple[_Asked, Member | None]] = []
         if not r.members:
-            rows += [_store_eligibility(ctx, q, None, r.rejections, now)
-                     for q in _inquiries_of_reference(ctx, r)]
-            if not rows:
+            answers += [(q, None) for q in _inquiries_of_reference(ctx, r, set(answered))]
+            if not answers:
                 counts["members_unmatched"] += 1
                 unmatched.append(r.reference or ts.control_number)
-        for m in r.members:
-            trace = (m.trace or "").strip().upper()
-            if not trace:
-                continue  # a subscriber loop that only carries a dependent: the dependent has the trace
-            inquiry = session.scalars(select(Inquiry).where(Inquiry.kind == "270", Inquiry.trace == trace)).first()
+        # a subscriber loop that only carries a dependent has no trace: the dependent has it
+        traced = [(trace, m) for m in r.members if (trace := (m.trace or "").strip().upper())]
+        inquiries = _inquiries_traced(ctx, [trace for trace, _ in traced]) if traced else {}
+        for trace, m in traced:
+            inquiry = inquiries.get(trace)
             if inquiry is None:
                 counts["members_unmatched"] += 1
                 unmatched.append(trace)
                 log.warning("eligibility_unmatched", file_id=ctx.file.id, trace=trace)
                 continue
-            rows.append(_store_eligibility(ctx, inquiry, m, r.rejections, now))
-        for row in rows:
-            key = {True: "eligibility_active", False: "eligibility_inactive", None: "eligibility_unknown"}
-            counts[key[row.active]] += 1
+            answers.append((inquiry, m))
+        for inquiry, answer in answers:
+            row = _eligibility(ctx, inquiry, answer, r.rejections, now)
+            rows.append(row)
+            answered[inquiry.id] = None
+            counts[_COUNTED[row[2]]] += 1
+    copy_rows(session, Eligibility, _ELIGIBILITY, rows)
+    copy_update(session, Inquiry, (), [(i,) for i in answered], {"answered_at": now})
     counts["unmatched_traces"] = unmatched
     return counts
