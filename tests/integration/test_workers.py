@@ -368,9 +368,13 @@ def test_two_files_with_one_remittance_at_once_post_it_once(tmp_path: Path, db_u
     results: list[IngestResult] = []
     errors: list[BaseException] = []
 
-    def worker(label: str, payload: bytes) -> None:
+    apps = {}
+    for label in ("a", "b"):  # each worker its own engine (the schema is upgraded here, not at once in the threads)
         (tmp_path / label).mkdir()
-        one = practice(tmp_path / label, db_url)
+        apps[label] = practice(tmp_path / label, db_url)
+
+    def worker(label: str, payload: bytes) -> None:
+        one = apps[label]
         try:
             result = IngestResult()
             ingest_bytes(one.config, one.uow, f"{label}.835", payload, result)
