@@ -179,8 +179,12 @@ _SEX = ("M", "F", "U")
 
 def clean_text(value: str, max_len: int | None = None) -> str:
     """Upper-case ``value``, fold accents, drop characters outside the X12 basic set, squeeze spaces."""
+    if not value:
+        return ""
     if value.isascii():  # the common case: nothing to fold
         upper = value.upper()
+        if upper.isalnum():  # one word of letters and digits (ASCII): nothing to drop or squeeze
+            return upper if max_len is None else upper[:max_len]
         if _PLAIN.match(upper):
             return upper if max_len is None else upper[:max_len].rstrip()
     folded = unicodedata.normalize("NFKD", value)
@@ -198,9 +202,12 @@ def build_error(message: str, claim_id: str | None, expected: str | None = None)
     return BuildError(prefix + message, expected=expected)
 
 
+_CENT = Decimal("0.01")
+
+
 def money(amount: Decimal) -> str:
     """An X12 R value for a cents amount: 180, 180.5, 180.55 (no trailing zeros)."""
-    q = amount.quantize(Decimal("0.01"))
+    q = amount.quantize(_CENT)
     text = f"{q:.2f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -256,7 +263,7 @@ class _Address(Protocol):
 
 
 def address_segments(addr: _Address, *, what: str, claim_id: str | None,
-                     zip9: bool = False) -> list[list[Element]]:
+                     zip9: bool = False) -> list[list[str]]:
     """N3 and N4 of ``addr``."""
     line1 = clean_text(addr.line1, 55)
     city = clean_text(addr.city, 30)
@@ -268,7 +275,7 @@ def address_segments(addr: _Address, *, what: str, claim_id: str | None,
         raise build_error(f"{what} state is not a 2-letter code", claim_id, "2 letters")
     if not is_digits(zipc) or len(zipc) not in ((9,) if zip9 else (5, 9)):
         raise build_error(f"{what} ZIP code is not {'9' if zip9 else '5 or 9'} digits", claim_id)
-    n3: list[Element] = ["N3", line1]
+    n3 = ["N3", line1]
     line2 = clean_text(addr.line2, 55)
     if line2:
         n3.append(line2)
@@ -277,12 +284,17 @@ def address_segments(addr: _Address, *, what: str, claim_id: str | None,
 
 def demographics(dob: date | None, sex: str, *, what: str, claim_id: str | None) -> list[Element]:
     """DMG with the date of birth and sex."""
+    return ["DMG", "D8", *birth_date_and_sex(dob, sex, what=what, claim_id=claim_id)]
+
+
+def birth_date_and_sex(dob: date | None, sex: str, *, what: str, claim_id: str | None) -> tuple[str, str]:
+    """DMG02 (CCYYMMDD) and DMG03 (M, F or U), checked."""
     if dob is None:
         raise build_error(f"{what} date of birth is missing", claim_id)
     sex_c = (sex or "U").upper()
     if sex_c not in _SEX:
         raise build_error(f"{what} sex is not M, F or U", claim_id, "M, F or U")
-    return ["DMG", "D8", d8(dob), sex_c]
+    return d8(dob), sex_c
 
 
 MAX_CLAIM_ID = 20

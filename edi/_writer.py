@@ -41,11 +41,13 @@ def format_segment(values: Sequence[Element], d: Delimiters = DEFAULT_DELIMITERS
 
 @dataclass(frozen=True, slots=True)
 class TransactionSpec:
-    """A transaction set to write: its body is every segment between ST and SE."""
+    """A transaction set to write: its body is every segment between ST and SE, each as its elements
+    (segment id first) or as its text already written with the interchange's delimiters (no
+    terminator), which is taken as it is."""
 
     set_id: str
     control_number: str
-    body: Sequence[Sequence[Element]]
+    body: Sequence[Sequence[Element] | str]
     implementation: str | None = None
 
 
@@ -109,7 +111,7 @@ def build_interchange(
         for t in g.transactions:
             n_sets += 1
             out.append(format_segment(["ST", t.set_id, t.control_number, t.implementation], d))
-            out.extend([format_segment(seg, d) for seg in t.body])
+            out.extend([seg if seg.__class__ is str else format_segment(seg, d) for seg in t.body])
             out.append(format_segment(["SE", str(len(t.body) + 2), t.control_number], d))
         out.append(format_segment(["GE", str(n_sets), str(g.control_number)], d))
     out.append(format_segment(["IEA", str(n_groups), f"{isa.control_number:09d}"], d))

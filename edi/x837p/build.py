@@ -22,24 +22,31 @@ whose amounts do not balance (:func:`edi.x837p.model.line_balance_errors`) is re
 Inputs are checked before anything is written; a problem raises :class:`edi.errors.BuildError`
 naming the claim id and the field, never a patient's data. Free text (names, addresses) is
 upper-cased and reduced to the X12 basic character set, so no value can collide with a delimiter.
+
+Each loop returns its segments as text (``Segments``), written with the 837P's delimiters (``*``
+between elements, ``:`` between components) as :func:`edi.x12.format_segment` would write them: no
+trailing empty element or component. Checked values are remembered where a file repeats them
+(codes, diagnoses, diagnosis pointers; each rendering provider's 2310B and each payer's 2010BB).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from edi._envelope import (
     EnvelopeSpec,
     Submitter,
     address_segments,
+    birth_date_and_sex,
     build_error,
     check_claim_id,
     check_npi,
     clean_text,
     d8,
-    demographics,
     envelope_times,
     first_duplicate,
     ident,
@@ -49,8 +56,9 @@ from edi._envelope import (
     write_interchange,
 )
 from edi.errors import BuildError
-from edi.x12 import Element, TransactionSpec, is_digits
+from edi.x12 import TransactionSpec, is_digits
 from edi.x837p.model import (
+    Address,
     Batch837,
     BillingProvider,
     CasAdjustment,
@@ -88,7 +96,8 @@ _SEQUENCES = ("P", "S", "T")
 _CAS_GROUPS = ("CO", "CR", "OA", "PI", "PR")
 _CENT = Decimal("0.01")
 
-Segments = list[list[Element]]
+Segments = list[str]
+"""Segment texts without terminators (``*`` between elements, ``:`` between components)."""
 
 
 def relationship_code(relationship: str, claim_id: str | None = None) -> str:
@@ -101,16 +110,30 @@ def relationship_code(relationship: str, claim_id: str | None = None) -> str:
     return code
 
 
-def _diagnosis(code: str, claim_id: str) -> str:
+@lru_cache(maxsize=4096)
+def _diagnosis_text(code: str) -> str | None:
+    """``code`` as HI writes it, or None when it is not an ICD-10-CM code (remembered: files repeat codes)."""
     text = code.replace(".", "").strip().upper()
-    if not _DX.match(text):
+    return text if _DX.match(text) else None
+
+
+def _diagnosis(code: str, claim_id: str) -> str:
+    text = _diagnosis_text(code)
+    if text is None:
         raise build_error("a diagnosis code is not an ICD-10-CM code", claim_id, "ICD-10-CM code, e.g. F33.1")
     return text
 
 
-def _code(value: str, *, what: str, claim_id: str | None, lengths: Collection[int]) -> str:
+@lru_cache(maxsize=4096)
+def _code_text(value: str, lengths: tuple[int, ...] | range) -> str | None:
+    """``value`` as written, or None when it is not a code of one of ``lengths`` (remembered)."""
     text = value.strip().upper()
-    if len(text) not in lengths or not _CODE.match(text):
+    return text if len(text) in lengths and _CODE.match(text) else None
+
+
+def _code(value: str, *, what: str, claim_id: str | None, lengths: tuple[int, ...] | range) -> str:
+    text = _code_text(value, lengths)
+    if text is None:
         raise build_error(f"{what} {value!r} is not a valid code", claim_id)
     return text
 
@@ -134,12 +157,12 @@ def _sequence(value: str, *, what: str, claim_id: str) -> str:
 
 
 def _loop_1000a_submitter(sub: Submitter, sender: str, phone: str) -> Segments:
-    return [["NM1", "41", "2", clean_text(sub.name, 60) or sender, None, None, None, None, "46", sender],
-            ["PER", "IC", clean_text(sub.contact_name, 60) or "BILLING", "TE", phone]]
+    return [f"NM1*41*2*{clean_text(sub.name, 60) or sender}*****46*{sender}",
+            f"PER*IC*{clean_text(sub.contact_name, 60) or 'BILLING'}*TE*{phone}"]
 
 
 def _loop_1000b_receiver(name: str, receiver: str) -> Segments:
-    return [["NM1", "40", "2", clean_text(name, 60) or receiver, None, None, None, None, "46", receiver]]
+    return [f"NM1*40*2*{clean_text(name, 60) or receiver}*****46*{receiver}"]
 
 
 def _loop_2010aa_billing_provider(bp: BillingProvider) -> Segments:
@@ -151,17 +174,23 @@ def _loop_2010aa_billing_provider(bp: BillingProvider) -> Segments:
     name = clean_text(bp.name, 60)
     if not name:
         raise BuildError("billing provider name is missing")
-    segs: Segments = [
-        ["PRV", "BI", "PXC", taxonomy],
-        ["NM1", "85", "2", name, None, None, None, None, "XX", bp.npi],
-    ]
-    segs += address_segments(bp.address, what="billing provider", claim_id=None, zip9=True)
-    segs.append(["REF", "EI", tax_id])
-    return segs
+    return [f"PRV*BI*PXC*{taxonomy}", f"NM1*85*2*{name}*****XX*{bp.npi}",
+            *_address(bp.address, what="billing provider", claim_id=None, zip9=True), f"REF*EI*{tax_id}"]
 
 
 def _loop_2000a_billing_provider(bp: BillingProvider, hl: int) -> Segments:
-    return [["HL", str(hl), None, "20", "1"], *_loop_2010aa_billing_provider(bp)]
+    return [f"HL*{hl}**20*1", *_loop_2010aa_billing_provider(bp)]
+
+
+def _address(addr: Address, *, what: str, claim_id: str | None, zip9: bool = False) -> Segments:
+    """N3 and N4 (:func:`edi._envelope.address_segments`: every element is text, none empty)."""
+    return ["*".join(seg) for seg in address_segments(addr, what=what, claim_id=claim_id, zip9=zip9)]
+
+
+def _dmg(dob: date | None, sex: str, *, what: str, claim_id: str) -> str:
+    """DMG (:func:`edi._envelope.demographics`)."""
+    birth_date, sex_code = birth_date_and_sex(dob, sex, what=what, claim_id=claim_id)
+    return f"DMG*D8*{birth_date}*{sex_code}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,15 +200,14 @@ def _loop_2000a_billing_provider(bp: BillingProvider, hl: int) -> Segments:
 
 def _loop_2010ba_subscriber(s: Subscriber, *, is_patient: bool, cid: str) -> Segments:
     last, firstname = person_name(s.last_name, s.first_name, what="subscriber", claim_id=cid)
-    segs: Segments = [["NM1", "IL", "1", last, firstname, None, None, None, "MI",
-                       ident(s.member_id, what="member id", claim_id=cid)]]
+    segs: Segments = [f"NM1*IL*1*{last}*{firstname}****MI*{ident(s.member_id, what='member id', claim_id=cid)}"]
     if is_patient:
         if s.address is None:
             raise build_error("subscriber address is missing (required when the subscriber is the patient)", cid)
-        segs += address_segments(s.address, what="subscriber", claim_id=cid)
-        segs.append(demographics(s.dob, s.sex, what="subscriber", claim_id=cid))
+        segs += _address(s.address, what="subscriber", claim_id=cid)
+        segs.append(_dmg(s.dob, s.sex, what="subscriber", claim_id=cid))
     elif s.address is not None:
-        segs += address_segments(s.address, what="subscriber", claim_id=cid)
+        segs += _address(s.address, what="subscriber", claim_id=cid)
     return segs
 
 
@@ -187,31 +215,36 @@ def _loop_2010bb_payer(payer: Payer, cid: str) -> Segments:
     payer_name = clean_text(payer.name, 60)
     if not payer_name:
         raise build_error("payer name is missing", cid)
-    return [["NM1", "PR", "2", payer_name, None, None, None, None, "PI",
-             ident(payer.payer_id, what="payer id", claim_id=cid)]]
+    return [f"NM1*PR*2*{payer_name}*****PI*{ident(payer.payer_id, what='payer id', claim_id=cid)}"]
 
 
-def _loop_2000b_subscriber(first: Claim837, hl: int, parent: int) -> Segments:
-    """HL 22, SBR, 2010BA and 2010BB for the claims of ``first``'s payer, subscriber and patient."""
+def _loop_2000b_subscriber(first: Claim837, hl: int, parent: int, payers: dict[Payer, Segments]) -> Segments:
+    """HL 22, SBR, 2010BA and 2010BB for the claims of ``first``'s payer, subscriber and patient.
+
+    ``payers``: the 2010BB of each payer already written in the file.
+    """
     patient, s, cid = first.patient, first.subscriber, first.claim_id
-    segs: Segments = [["HL", str(hl), str(parent), "22", "1" if patient else "0"]]
+    segs: Segments = [f"HL*{hl}*{parent}*22*{'1' if patient else '0'}"]
     filing = _code(first.payer.claim_filing_indicator or "CI", what="claim filing indicator",
                    claim_id=cid, lengths=(1, 2))
-    group = ident(s.group_number, what="group number", claim_id=cid, max_len=50) if s.group_number else None
+    group = ident(s.group_number, what="group number", claim_id=cid, max_len=50) if s.group_number else ""
     sequence = _sequence(first.payer_sequence, what="payer sequence", claim_id=cid)
-    segs.append(["SBR", sequence, None if patient else "18", group, None, None, None, None, None, filing])
+    segs.append(f"SBR*{sequence}*{'' if patient else '18'}*{group}******{filing}")
     segs += _loop_2010ba_subscriber(s, is_patient=patient is None, cid=cid)
-    segs += _loop_2010bb_payer(first.payer, cid)
+    payer = payers.get(first.payer)
+    if payer is None:
+        payer = payers[first.payer] = _loop_2010bb_payer(first.payer, cid)
+    segs += payer
     return segs
 
 
 def _loop_2000c_patient(patient: Patient, hl: int, parent: int, cid: str) -> Segments:
     """HL 23, PAT and 2010CA."""
-    segs: Segments = [["HL", str(hl), str(parent), "23", "0"], ["PAT", relationship_code(patient.relationship, cid)]]
+    segs: Segments = [f"HL*{hl}*{parent}*23*0", f"PAT*{relationship_code(patient.relationship, cid)}"]
     plast, pfirst = person_name(patient.last_name, patient.first_name, what="patient", claim_id=cid)
-    segs.append(["NM1", "QC", "1", plast, pfirst])
-    segs += address_segments(patient.address, what="patient", claim_id=cid)
-    segs.append(demographics(patient.dob, patient.sex, what="patient", claim_id=cid))
+    segs.append(f"NM1*QC*1*{plast}*{pfirst}".rstrip("*"))  # no NM105 when the first name is empty
+    segs += _address(patient.address, what="patient", claim_id=cid)
+    segs.append(_dmg(patient.dob, patient.sex, what="patient", claim_id=cid))
     return segs
 
 
@@ -241,33 +274,36 @@ def _check_claim(claim: Claim837) -> tuple[str, list[str]]:
 def _loop_2310b_rendering(r: RenderingProvider, cid: str) -> Segments:
     npi = check_npi(r.npi, what="rendering provider", claim_id=cid)
     last, first = person_name(r.last_name, r.first_name, what="rendering provider", claim_id=cid)
-    segs: Segments = [["NM1", "82", "1", last, first, None, None, None, "XX", npi]]
+    segs: Segments = [f"NM1*82*1*{last}*{first}****XX*{npi}"]
     if r.taxonomy:
-        segs.append(["PRV", "PE", "PXC", _code(r.taxonomy, what="rendering taxonomy", claim_id=cid, lengths=(10,))])
+        segs.append(f"PRV*PE*PXC*{_code(r.taxonomy, what='rendering taxonomy', claim_id=cid, lengths=(10,))}")
     return segs
 
 
-def _loop_2300_claim(claim: Claim837) -> Segments:
-    """CLM, REF*G1, REF*F8, HI, 2310B, the 2320 other payers and the 2400 lines with their 2430s."""
+def _loop_2300_claim(claim: Claim837, renderings: dict[RenderingProvider, Segments]) -> Segments:
+    """CLM, REF*G1, REF*F8, HI, 2310B, the 2320 other payers and the 2400 lines with their 2430s.
+
+    ``renderings``: the 2310B of each rendering provider already written in the file.
+    """
     cid = claim.claim_id
     pos, dx = _check_claim(claim)
-    segs: Segments = [["CLM", cid, money(claim.total_charge), None, None, [pos, "B", claim.frequency_code],
-                       "Y", "A", "Y", "Y"]]
+    segs: Segments = [f"CLM*{cid}*{money(claim.total_charge)}***{pos}:B:{claim.frequency_code}*Y*A*Y*Y"]
     if claim.prior_auth:
-        segs.append(["REF", "G1", ident(claim.prior_auth, what="prior authorization number", claim_id=cid,
-                                        max_len=50)])
+        segs.append(f"REF*G1*{ident(claim.prior_auth, what='prior authorization number', claim_id=cid, max_len=50)}")
     if claim.frequency_code in ("7", "8"):
         if not claim.payer_claim_number:
             raise build_error("frequency 7/8 needs the payer claim number (REF*F8)", cid)
-        segs.append(["REF", "F8", ident(claim.payer_claim_number, what="payer claim number", claim_id=cid,
-                                        max_len=50)])
-    segs.append(["HI", ["ABK", dx[0]], *(["ABF", c] for c in dx[1:])])
+        segs.append(f"REF*F8*{ident(claim.payer_claim_number, what='payer claim number', claim_id=cid, max_len=50)}")
+    segs.append("HI*ABK:" + "*ABF:".join(dx))
     if claim.rendering is not None:
-        segs += _loop_2310b_rendering(claim.rendering, cid)
+        rendering = renderings.get(claim.rendering)
+        if rendering is None:
+            rendering = renderings[claim.rendering] = _loop_2310b_rendering(claim.rendering, cid)
+        segs += rendering
     earlier = _check_other_payers(claim)
     for other in claim.other_payers:
         segs += _loop_2320_other_payer(other, cid)
-    problems = line_balance_errors(claim)
+    problems = line_balance_errors(claim) if earlier or any(line.adjudications for line in claim.lines) else None
     if problems:
         raise BuildError("; ".join(problems), expected="charge = paid + adjustments for every earlier payer")
     seen_lcn: set[str] = set()
@@ -325,7 +361,7 @@ def _check_other_payers(claim: Claim837) -> dict[str, OtherPayer]:
 
 def _cas_segments(adjustments: Iterable[CasAdjustment], *, where: str, cid: str) -> Segments:
     """CAS segments: one per group code (first-seen order), six triplets each, zero amounts left out."""
-    groups: dict[str, list[Element]] = {}
+    groups: dict[str, list[str]] = {}
     for a in adjustments:
         group = a.group.strip().upper()
         if group not in _CAS_GROUPS:
@@ -335,13 +371,14 @@ def _cas_segments(adjustments: Iterable[CasAdjustment], *, where: str, cid: str)
         amount = _cents(a.amount, what=f"{where} adjustment amount", claim_id=cid)
         if amount == 0:
             continue
-        quantity: str | None = None
+        quantity = ""
         if a.quantity is not None:
             if not isinstance(a.quantity, Decimal) or not a.quantity.is_finite():
                 raise build_error(f"{where} adjustment quantity is not a number", cid)
             quantity = f"{a.quantity.normalize():f}"
         groups.setdefault(group, []).extend([reason, money(amount), quantity])
-    segs: Segments = [["CAS", group, *triplets[i:i + 3 * CAS_TRIPLETS]]
+    # rstrip: an empty quantity is not written last
+    segs: Segments = ["*".join(["CAS", group, *triplets[i:i + 3 * CAS_TRIPLETS]]).rstrip("*")
                       for group, triplets in groups.items() for i in range(0, len(triplets), 3 * CAS_TRIPLETS)]
     if len(segs) > MAX_CAS_SEGMENTS:
         raise build_error(f"{where} adjustments need more than {MAX_CAS_SEGMENTS} CAS segments", cid)
@@ -364,13 +401,12 @@ def _loop_2320_other_payer(o: OtherPayer, cid: str) -> Segments:
     filing = _code(o.payer.claim_filing_indicator or "CI", what=f"other payer {pid} claim filing indicator",
                    claim_id=cid, lengths=(1, 2))
     group = (ident(s.group_number, what=f"other payer {pid} group number", claim_id=cid, max_len=50)
-             if s.group_number else None)
-    segs: Segments = [["SBR", o.sequence, _other_relationship(o.relationship, pid, cid), group,
-                       None, None, None, None, None, filing]]
+             if s.group_number else "")
+    segs: Segments = [f"SBR*{o.sequence}*{_other_relationship(o.relationship, pid, cid)}*{group}******{filing}"]
     if o.paid is not None:
         segs += _cas_segments(o.adjustments, where=f"other payer {pid} claim", cid=cid)
-        segs.append(["AMT", "D", money(_cents(o.paid, what=f"other payer {pid} paid amount", claim_id=cid))])
-    segs.append(["OI", None, None, "Y", None, None, "Y"])  # as CLM08 and CLM09
+        segs.append(f"AMT*D*{money(_cents(o.paid, what=f'other payer {pid} paid amount', claim_id=cid))}")
+    segs.append("OI***Y***Y")  # OI03 and OI06 as CLM08 and CLM09
     segs += _loop_2330a_other_subscriber(s, pid, cid)
     segs += _loop_2330b_other_payer(o, pid, cid)
     return segs
@@ -378,10 +414,10 @@ def _loop_2320_other_payer(o: OtherPayer, cid: str) -> Segments:
 
 def _loop_2330a_other_subscriber(s: Subscriber, pid: str, cid: str) -> Segments:
     last, first = person_name(s.last_name, s.first_name, what=f"other payer {pid} subscriber", claim_id=cid)
-    segs: Segments = [["NM1", "IL", "1", last, first, None, None, None, "MI",
-                       ident(s.member_id, what=f"other payer {pid} member id", claim_id=cid)]]
+    member_id = ident(s.member_id, what=f"other payer {pid} member id", claim_id=cid)
+    segs: Segments = [f"NM1*IL*1*{last}*{first}****MI*{member_id}"]
     if s.address is not None:
-        segs += address_segments(s.address, what=f"other payer {pid} subscriber", claim_id=cid)
+        segs += _address(s.address, what=f"other payer {pid} subscriber", claim_id=cid)
     return segs
 
 
@@ -389,9 +425,9 @@ def _loop_2330b_other_payer(o: OtherPayer, pid: str, cid: str) -> Segments:
     name = clean_text(o.payer.name, 60)
     if not name:
         raise build_error(f"other payer {pid} name is missing", cid)
-    segs: Segments = [["NM1", "PR", "2", name, None, None, None, None, "PI", pid]]
+    segs: Segments = [f"NM1*PR*2*{name}*****PI*{pid}"]
     if o.paid is not None and o.adjudication_date is not None:
-        segs.append(["DTP", "573", "D8", d8(o.adjudication_date)])
+        segs.append(f"DTP*573*D8*{d8(o.adjudication_date)}")
     return segs
 
 
@@ -401,19 +437,26 @@ def _loop_2430_line_adjudication(adj: LineAdjudication, payer: OtherPayer, lcn: 
     proc = _code(adj.procedure, what=f"{where} adjudicated procedure", claim_id=cid, lengths=(5,))
     if len(adj.modifiers) > MAX_MODIFIERS:
         raise build_error(f"{where} has more than {MAX_MODIFIERS} adjudicated modifiers", cid)
-    mods = [_code(m, what=f"{where} adjudicated modifier", claim_id=cid, lengths=(2,)) for m in adj.modifiers]
+    mods = "".join([":" + _code(m, what=f"{where} adjudicated modifier", claim_id=cid, lengths=(2,))
+                    for m in adj.modifiers])
     if not isinstance(adj.units, int) or not 0 <= adj.units <= MAX_UNITS:
         raise build_error(f"{where} paid units must be 0-{MAX_UNITS}", cid)
     day = adj.adjudication_date or payer.adjudication_date
     if day is None:
         raise build_error(f"{where} has no adjudication date (2430 DTP*573), nor has its payer", cid)
+    pid = ident(adj.payer_id, what="line adjudication payer id", claim_id=cid)
+    paid = money(_cents(adj.paid, what=f"{where} paid amount", claim_id=cid))
     return [
-        ["SVD", ident(adj.payer_id, what="line adjudication payer id", claim_id=cid),
-         money(_cents(adj.paid, what=f"{where} paid amount", claim_id=cid)), ["HC", proc, *mods], None,
-         str(adj.units)],
+        f"SVD*{pid}*{paid}*HC:{proc}{mods}**{adj.units}",
         *_cas_segments(adj.adjustments, where=where, cid=cid),
-        ["DTP", "573", "D8", d8(day)],
+        f"DTP*573*D8*{d8(day)}",
     ]
+
+
+@lru_cache(maxsize=1024)
+def _pointers_text(pointers: tuple[int, ...]) -> str:
+    """SV107, the diagnosis pointers (remembered: lines repeat a few combinations)."""
+    return ":".join([str(p) for p in pointers])
 
 
 def _loop_2400_service_line(line: ServiceLine, n: int, n_dx: int, cid: str, seen_lcn: set[str]) -> Segments:
@@ -421,17 +464,18 @@ def _loop_2400_service_line(line: ServiceLine, n: int, n_dx: int, cid: str, seen
     proc = _code(line.procedure, what=f"line {n} procedure", claim_id=cid, lengths=(5,))
     if len(line.modifiers) > MAX_MODIFIERS:
         raise build_error(f"line {n} has more than {MAX_MODIFIERS} modifiers", cid)
-    mods = [_code(m, what=f"line {n} modifier", claim_id=cid, lengths=(2,)) for m in line.modifiers]
+    mods = "".join([":" + _code(m, what=f"line {n} modifier", claim_id=cid, lengths=(2,))
+                    for m in line.modifiers]) if line.modifiers else ""
     pointers = line.diagnosis_pointers
     if not pointers:
         raise build_error(f"line {n} has no diagnosis pointer", cid)
     if len(pointers) > MAX_POINTERS:
         raise build_error(f"line {n} has more than {MAX_POINTERS} diagnosis pointers", cid)
-    if any(not 1 <= p <= n_dx for p in pointers):
+    if min(pointers) < 1 or max(pointers) > n_dx:
         raise build_error(f"line {n} points to a diagnosis the claim does not have", cid)
     if len(set(pointers)) != len(pointers):
         raise build_error(f"line {n} repeats a diagnosis pointer", cid)
-    if line.charge < 0 or line.charge != line.charge.quantize(Decimal("0.01")):
+    if line.charge < 0 or line.charge != line.charge.quantize(_CENT):
         raise build_error(f"line {n} charge must be a non-negative cents amount", cid)
     if not isinstance(line.units, int) or line.units < 1 or line.units > 9999:
         raise build_error(f"line {n} units must be 1-9999", cid)
@@ -440,11 +484,11 @@ def _loop_2400_service_line(line: ServiceLine, n: int, n_dx: int, cid: str, seen
         raise build_error(f"line {n} control number is not unique in the claim", cid)
     seen_lcn.add(lcn)
     return [
-        ["LX", str(n)],
-        ["SV1", ["HC", proc, *mods], money(line.charge), "UN", str(line.units),
-         None, None, [str(p) for p in pointers]],  # SV105 blank: same as CLM05-1
-        ["DTP", "472", "D8", d8(line.date_of_service)],
-        ["REF", "6R", lcn],
+        f"LX*{n}",
+        # SV105 blank: same as CLM05-1
+        f"SV1*HC:{proc}{mods}*{money(line.charge)}*UN*{line.units}***{_pointers_text(tuple(pointers))}",
+        f"DTP*472*D8*{d8(line.date_of_service)}",
+        f"REF*6R*{lcn}",
     ]
 
 
@@ -480,11 +524,13 @@ def build_837p(batch: Batch837, *, envelope: EnvelopeSpec, newline: bool = True)
         raise BuildError("submitter contact phone is not 10 digits", segment_id="PER", element=4)
     _isa_date, date8, hhmm = envelope_times(envelope.created)
     body: Segments = [
-        ["BHT", "0019", "00", ident(batch.batch_reference, what="batch reference", max_len=50), date8, hhmm, "CH"],
+        f"BHT*0019*00*{ident(batch.batch_reference, what='batch reference', max_len=50)}*{date8}*{hhmm}*CH",
         *_loop_1000a_submitter(batch.submitter, sender, phone),
         *_loop_1000b_receiver(batch.receiver.name, receiver),
     ]
     hl = 0
+    renderings: dict[RenderingProvider, Segments] = {}  # written once per file, then repeated
+    payers: dict[Payer, Segments] = {}
     for bp, subscribers in _hierarchy(batch).items():
         hl += 1
         bp_hl = hl
@@ -493,12 +539,12 @@ def build_837p(batch: Batch837, *, envelope: EnvelopeSpec, newline: bool = True)
             first = claims[0]
             hl += 1
             sub_hl = hl
-            body += _loop_2000b_subscriber(first, sub_hl, bp_hl)
+            body += _loop_2000b_subscriber(first, sub_hl, bp_hl, payers)
             if first.patient is not None:
                 hl += 1
                 body += _loop_2000c_patient(first.patient, hl, sub_hl, first.claim_id)
             for claim in claims:
-                body += _loop_2300_claim(claim)
+                body += _loop_2300_claim(claim, renderings)
     return write_interchange(envelope, "HC", IMPLEMENTATION,
                              [TransactionSpec("837", envelope.st_control, body, IMPLEMENTATION)],
                              sender=sender, receiver=receiver, newline=newline)
