@@ -52,7 +52,7 @@ from pipelines.usecases.bulk import (
     update_rows,
 )
 from pipelines.usecases.eligibility import eligibility_on_file
-from pipelines.usecases.ledger import next_control
+from pipelines.usecases.ledger import ClaimNumbers
 
 __all__ = ["DATA_INVALID", "code_and_scrub", "payer_rules", "settled"]
 
@@ -187,22 +187,6 @@ def _code(rows: Sequence[Any], payers: Mapping[str, coding.PayerRules], fees: Ma
     return coded, invalid
 
 
-class _Numbers:
-    """New CLM01s and line control numbers, reserved from the counters in one step each."""
-
-    def __init__(self, session: Session, submitter: str, claims: int, lines: int) -> None:
-        self._claim = next_control(session, submitter, "claim", claims) if claims else 0
-        self._line = next_control(session, submitter, "line", lines) if lines else 0
-
-    def claim_id(self) -> str:
-        self._claim += 1
-        return f"C{self._claim - 1:06d}"
-
-    def line_control_number(self) -> str:
-        self._line += 1
-        return f"L{self._line - 1:06d}"
-
-
 @dataclass
 class _Rows:
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -222,7 +206,7 @@ def _claim_values(s: coding.Session, c: coding.CodedClaim, status: ClaimStatus, 
     }
 
 
-def _line_values(c: coding.CodedClaim, kept: Sequence[str], numbers: _Numbers) -> Iterator[dict[str, Any]]:
+def _line_values(c: coding.CodedClaim, kept: Sequence[str], numbers: ClaimNumbers) -> Iterator[dict[str, Any]]:
     for n, ln in enumerate(c.lines, 1):
         lcn = kept[n - 1] if n <= len(kept) else numbers.line_control_number()
         yield {"line_number": n, "line_control_number": lcn, "procedure": ln.procedure,
@@ -231,7 +215,7 @@ def _line_values(c: coding.CodedClaim, kept: Sequence[str], numbers: _Numbers) -
 
 
 def _rows(coded: Sequence[tuple[coding.Session, coding.CodedClaim]], holds: Mapping[str, Sequence[str]],
-          invalid: Mapping[str, str], unsent: _Unsent, numbers: _Numbers) -> _Rows:
+          invalid: Mapping[str, str], unsent: _Unsent, numbers: ClaimNumbers) -> _Rows:
     """The claim rows to update (an unsent claim recoded) or insert (a new claim), and their lines."""
     out = _Rows()
     now = utcnow()
@@ -327,7 +311,7 @@ def _code_chunk(config: Config, session: Session, *, as_of: date, rows: Sequence
     holds.update((encounter_id, (DATA_INVALID,)) for encounter_id in invalid)
 
     n_lines = sum(max(0, len(c.lines) - len(unsent.kept_lines(s.encounter_id))) for s, c in coded)
-    numbers = _Numbers(session, config.clearinghouse.submitter_id,
+    numbers = ClaimNumbers(session, config.clearinghouse.submitter_id,
                        sum(1 for s, _ in coded if s.encounter_id not in unsent.claims), n_lines)
     out = _rows(coded, holds, invalid, unsent, numbers)
     _store(session, out, unsent)

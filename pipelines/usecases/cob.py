@@ -56,8 +56,9 @@ from pipelines.rules.lifecycle import ADJUDICATED, UNSENT, ClaimStatus, Event, t
 from pipelines.rules.money import money
 from pipelines.rules.remittance import clip_reason
 from pipelines.usecases.bulk import in_list, insert_rows, is_pg
-from pipelines.usecases.claims import DATA_INVALID, _Numbers
+from pipelines.usecases.claims import DATA_INVALID
 from pipelines.usecases.eligibility import eligibility_on_file
+from pipelines.usecases.ledger import ClaimNumbers
 from pipelines.usecases.legs import prior_adjudications
 from pipelines.usecases.submit import build_claim_batch
 
@@ -253,7 +254,7 @@ def _insert_legs(session: Session, config: Config, specs: Sequence[tuple[Claim, 
     leg's lines and charges, new CLM01 and line control numbers, status after ``event``."""
     if not specs:
         return []
-    numbers = _Numbers(session, config.clearinghouse.submitter_id, len(specs), sum(len(c.lines) for c, _, _ in specs))
+    numbers = ClaimNumbers(session, config.clearinghouse.submitter_id, len(specs), sum(len(c.lines) for c, _, _ in specs))
     made: list[Claim] = []
     for prev, payer, prior_date in specs:
         claim_id = numbers.claim_id()

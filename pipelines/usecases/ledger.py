@@ -16,7 +16,7 @@ from edi.errors import EdiError
 from edi.x12 import detect_delimiters
 from models import ControlCounter, File, FileTransaction, utcnow
 
-__all__ = ["archive_bytes", "next_control", "printable", "read_archived_bytes", "record_inbound",
+__all__ = ["ClaimNumbers", "archive_bytes", "next_control", "printable", "read_archived_bytes", "record_inbound",
            "record_outbound", "sniff_kind"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -42,6 +42,23 @@ def next_control(session: Session, sender: str, kind: str, count: int = 1) -> in
             pass  # another process inserted it first
         last = session.execute(stmt).scalar_one()
     return int(last) - count + 1
+
+
+class ClaimNumbers:
+    """New CLM01s and line control numbers for ``claims`` claims and ``lines`` lines, reserved from
+    the counters (:func:`next_control`) in one step each."""
+
+    def __init__(self, session: Session, submitter: str, claims: int, lines: int) -> None:
+        self._claim = next_control(session, submitter, "claim", claims) if claims else 0
+        self._line = next_control(session, submitter, "line", lines) if lines else 0
+
+    def claim_id(self) -> str:
+        self._claim += 1
+        return f"C{self._claim - 1:06d}"
+
+    def line_control_number(self) -> str:
+        self._line += 1
+        return f"L{self._line - 1:06d}"
 
 
 def archive_bytes(archive_dir: Path, direction: str, name: str, data: bytes, sha256: str) -> Path:
