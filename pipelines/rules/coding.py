@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from pipelines.rules import icd10
@@ -154,13 +154,12 @@ class Session:
 
 def session_of(e: Any) -> Session:
     """The coding facts of a stored encounter (an ORM object or a row with the Encounter columns)."""
+    # Positional, in the field order of Session: a keyword call costs more, and this runs per encounter.
     return Session(
-        encounter_id=e.encounter_id, patient_id=e.patient_id, payer_id=e.payer_id,
-        date_of_service=e.date_of_service, start_time=e.start_time, end_time=e.end_time, service=e.service,
-        em_code=e.em_code, therapy_minutes=e.therapy_minutes, interactive_complexity=bool(e.interactive_complexity),
-        modality=e.modality, patient_location=e.patient_location, rendering_npi=e.rendering_npi,
-        rendering_credential=e.rendering_credential, diagnoses=tuple(e.diagnoses or ()),
-        member_id=e.member_id or "", authorization_number=e.authorization_number)
+        e.encounter_id, e.patient_id, e.payer_id, e.date_of_service, e.start_time, e.end_time, e.service,
+        e.em_code, e.therapy_minutes, bool(e.interactive_complexity), e.modality, e.patient_location,
+        e.rendering_npi, e.rendering_credential, tuple(e.diagnoses or ()), e.member_id or "",
+        e.authorization_number)
 
 
 @dataclass(frozen=True)
@@ -184,11 +183,11 @@ class CodedClaim:
     diagnoses: tuple[str, ...]
     holds: tuple[str, ...]
     warnings: tuple[str, ...]
+    procedures: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The codes billed on the claim's lines (worked out once, when the claim is made: the scrubber asks often)."""
 
-    @cached_property
-    def procedures(self) -> frozenset[str]:
-        """The codes billed on the claim's lines (worked out once: the scrubber asks often)."""
-        return frozenset(line.procedure for line in self.lines)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "procedures", frozenset([line.procedure for line in self.lines]))
 
 
 def session_minutes(session: Session) -> int:
@@ -266,9 +265,11 @@ def _modifiers(session: Session, payer: PayerRules) -> tuple[str, ...]:
     if credential is None:
         wanted = session.rendering_credential.casefold()
         credential = next((m for c, m in payer.credential_modifiers.items() if c.casefold() == wanted), "")
-    telehealth = {"video": payer.telehealth_modifier, "audio_only": payer.audio_only_modifier}.get(
-        session.modality, ""
-    )
+    modality = session.modality
+    telehealth = (payer.telehealth_modifier if modality == "video"
+                  else payer.audio_only_modifier if modality == "audio_only" else "")
+    if not credential and not telehealth:
+        return ()
     filled = [m.strip() for m in (credential, telehealth) if m and m.strip()]
     return tuple(dict.fromkeys(filled))[:MAX_MODIFIERS]
 
@@ -307,6 +308,15 @@ def _diagnosis_facts(written: tuple[str, ...]) -> tuple[tuple[str, ...], bool, b
     diagnoses = tuple(all_dx[:MAX_DIAGNOSES])
     invalid = not diagnoses or not all(icd10.is_billable(dx) for dx in diagnoses)
     return diagnoses, len(all_dx) > MAX_DIAGNOSES, invalid, bool(icd10.excludes1_pairs(diagnoses))
+
+
+@lru_cache(maxsize=4096)
+def _line(code: str, modifiers: tuple[str, ...], units: int, fee: Decimal | None,
+          diagnoses: tuple[str, ...]) -> CodedLine:
+    """One line (charged 0.00 when ``fee`` is None). Remembered: a practice's lines repeat, and a
+    CodedLine is immutable, so claims may share one."""
+    charge = Decimal("0.00") if fee is None else (Decimal(fee) * units).quantize(_CENTS)
+    return CodedLine(code, modifiers, units, charge, _pointers(code, diagnoses))
 
 
 def code_session(session: Session, payer: PayerRules, fees: Mapping[str, Decimal]) -> CodedClaim:
@@ -353,16 +363,14 @@ def code_session(session: Session, payer: PayerRules, fees: Mapping[str, Decimal
         fee = fees.get(code)
         if fee is None or fee <= 0:
             holds.add(FEE_MISSING)
-            charge = Decimal("0.00")
-        else:
-            charge = (Decimal(fee) * units).quantize(_CENTS)
-        lines.append(CodedLine(code, modifiers, units, charge, _pointers(code, diagnoses)))
+            fee = None
+        lines.append(_line(code, modifiers, units, fee, diagnoses))
 
     return CodedClaim(
         encounter_id=session.encounter_id,
         lines=tuple(lines),
         place_of_service=_place_of_service(session),
         diagnoses=diagnoses,
-        holds=tuple(h for h in CODING_HOLD_ORDER if h in holds),
+        holds=tuple(h for h in CODING_HOLD_ORDER if h in holds) if holds else (),
         warnings=tuple(warnings),
     )

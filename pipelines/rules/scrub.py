@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import NamedTuple
 
 from pipelines.rules.coding import CODING_HOLD_ORDER, PSYCHOTHERAPY_CODES, CodedClaim, PayerRules, Session
 from pipelines.rules.eligibility import Coverage
@@ -113,8 +114,7 @@ class Tally:
     visits: dict[object, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):  # a tuple: one is made per claim and per history encounter of every scrub
     session: Session
     claim: CodedClaim
     is_new: bool
@@ -177,6 +177,8 @@ def _conflicts(entries: Sequence[_Entry]) -> tuple[set[str], set[str]]:
     conflict: set[str] = set()
     duplicate: set[str] = set()
     for members in groups.values():
+        if len(members) == 1:  # most sessions: nothing on the same day with the same clinician
+            continue
         evaluations = [e for e in members if e.claim.procedures & _EVALUATION_CODES]
         therapies = [e for e in members if e.claim.procedures & PSYCHOTHERAPY_CODES]
         for evaluation in evaluations:
@@ -265,6 +267,11 @@ def scrub(
     cross = _cross_encounter_holds(everything, payers, authorizations, tally)
     billing_npi_ok = is_valid_npi(billing_npi)
 
+    cross_of: dict[str, set[str]] = defaultdict(set)  # encounter_id -> its cross-encounter reasons
+    for reason, ids in cross.items():
+        for encounter_id in ids:
+            cross_of[encounter_id].add(reason)
+
     result: dict[str, tuple[str, ...]] = {}
     for entry in new:
         s, claim = entry.session, entry.claim
@@ -273,11 +280,12 @@ def scrub(
             reasons.add(MEMBER_ID_MISSING)
         if not billing_npi_ok or not _valid_npi(s.rendering_npi):
             reasons.add(NPI_INVALID)
-        reasons.update(reason for reason, ids in cross.items() if s.encounter_id in ids)
+        if s.encounter_id in cross_of:
+            reasons |= cross_of[s.encounter_id]
         if (as_of - s.date_of_service).days > payers[s.payer_id].timely_filing_days:
             reasons.add(TIMELY_FILING_EXPIRED)
         coverage = eligibility.get((s.patient_id, s.payer_id))
         if coverage is not None and coverage.inactive_on(s.date_of_service):
             reasons.add(ELIGIBILITY_INACTIVE)
-        result[s.encounter_id] = tuple(reason for reason in HOLD_ORDER if reason in reasons)
+        result[s.encounter_id] = tuple(reason for reason in HOLD_ORDER if reason in reasons) if reasons else ()
     return result

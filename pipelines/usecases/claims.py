@@ -30,6 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, and_, delete, exists, func, insert, or_, select, update
@@ -248,7 +249,7 @@ def _store(session: Session, rows: _Rows, unsent: _Unsent) -> None:
                 ins["id"] = pk
                 pk_of[str(ins["encounter_id"])] = pk
             cols = list(rows.inserts[0])
-            copy_rows(session, Claim, cols, [[r[c] for c in cols] for r in rows.inserts])
+            copy_rows(session, Claim, cols, list(map(itemgetter(*cols), rows.inserts)))
     else:
         for chunk in chunks(rows.updates):
             session.execute(update(Claim), list(chunk))
@@ -259,7 +260,7 @@ def _store(session: Session, rows: _Rows, unsent: _Unsent) -> None:
     all_lines = [ln | {"claim_pk": pk_of[enc_id]} for enc_id, lines in rows.lines.items() for ln in lines]
     if pg and all_lines:
         cols = list(all_lines[0])
-        copy_rows(session, ClaimLine, cols, [[r[c] for c in cols] for r in all_lines])
+        copy_rows(session, ClaimLine, cols, list(map(itemgetter(*cols), all_lines)))
     else:
         for chunk in chunks(all_lines):
             session.execute(insert(cast(Table, ClaimLine.__table__)), list(chunk))
@@ -310,9 +311,14 @@ def _code_chunk(config: Config, session: Session, *, as_of: date, rows: Sequence
                         billing_npi=config.practice.billing_npi, as_of=as_of, history=history, tally=tally)
     holds.update((encounter_id, (DATA_INVALID,)) for encounter_id in invalid)
 
-    n_lines = sum(max(0, len(c.lines) - len(unsent.kept_lines(s.encounter_id))) for s, c in coded)
-    numbers = ClaimNumbers(session, config.clearinghouse.submitter_id,
-                       sum(1 for s, _ in coded if s.encounter_id not in unsent.claims), n_lines)
+    n_claims = n_lines = 0  # the new CLM01s and line control numbers this chunk takes
+    for s, c in coded:
+        if s.encounter_id in unsent.claims:
+            n_lines += max(0, len(c.lines) - len(unsent.kept_lines(s.encounter_id)))
+        else:
+            n_claims += 1
+            n_lines += len(c.lines)
+    numbers = ClaimNumbers(session, config.clearinghouse.submitter_id, n_claims, n_lines)
     out = _rows(coded, holds, invalid, unsent, numbers)
     _store(session, out, unsent)
 
