@@ -60,6 +60,7 @@ from models import ClaimPayment as PaymentRow
 from models import UnmatchedPayment as UnmatchedRow
 from pipelines.cli.app import App
 from pipelines.config import load_config
+from pipelines.usecases import posting
 from pipelines.usecases.claim_views import export_claims
 from pipelines.usecases.denials import list_denials
 from pipelines.usecases.ingest import IngestResult, ingest_bytes
@@ -404,8 +405,13 @@ def test_run_covers_every_case(run: Run) -> None:
     assert len(golden["claims"]) == len(run.claims) < 300
 
 
-def test_posting_matches_the_golden_file(tmp_path: Path, db_url: str, run: Run) -> None:
-    """The same run posted now gives the golden file's claims, denials, payments and events."""
+@pytest.mark.parametrize("chunk", [posting.CHUNK, 7], ids=["chunks-as-shipped", "chunks-of-7"])
+def test_posting_matches_the_golden_file(tmp_path: Path, db_url: str, run: Run, chunk: int,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same run posted now gives the golden file's claims, denials, payments and events, also when
+    every remittance is posted seven claims at a time (a reversal and its correction, a claim paid
+    twice, land in different chunks, read ahead by the reader thread)."""
+    monkeypatch.setattr(posting, "CHUNK", chunk)
     app = rated_app(tmp_path / "practice", db_url)
     try:
         actual = post_run(app, run)

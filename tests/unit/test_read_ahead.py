@@ -50,3 +50,10 @@ def test_the_thread_stops_when_the_caller_stops_early() -> None:
     chunks.close()  # what the for loop's frame going away does
     assert _threads() == []
     assert len(read) < 1000  # it did not read the rest of the file
+
+
+def test_a_key_keeps_neighbours_of_one_key_in_one_chunk() -> None:
+    """A chunk is not cut between two items of the same key (a reversal and its correction)."""
+    items = ["a", "b", "b", "c", "d", "d", "d", "e"]
+    assert list(_read_ahead(iter(items), 2, key=lambda x: x)) == [["a", "b", "b"], ["c", "d", "d", "d"], ["e"]]
+    assert list(_read_ahead(iter(items), 2)) == [["a", "b"], ["b", "c"], ["d", "d"], ["d", "e"]]
