@@ -8,6 +8,12 @@ matching claims with their lines are stored first (bulk inserts, not timed); the
 through the real ingest path (:func:`pipelines.usecases.ingest.ingest_bytes`: record, archive, parse, post,
 one transaction) and is timed. A second ingest of the same bytes (recognised as a duplicate) is
 timed too. ``--pg`` names a server: a scratch database is created on it and dropped afterwards.
+``--statements`` adds, for the fastest PostgreSQL run, where its time went: every kind of statement
+with its calls and seconds (a COPY counts from its first row to the server's answer, so it holds
+the rows' formatting here and the server's work, foreign-key checks included). ``--drop-fks`` is a
+what-if, never a setting of the product: the foreign keys of the tables posting writes (payments,
+adjustments, remarks, status events, denials) are dropped in the scratch database before the file is
+posted, to measure what they cost.
 Each backend runs ``--repeat`` times on a fresh database and the fastest run by CPU time is shown:
 wall seconds and claims/s, and CPU seconds (this process plus the PostgreSQL server processes of the
 scratch database, read from /proc when the server is local) and claims per CPU second, the figure to
@@ -20,9 +26,11 @@ test: it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import collections
 import gc
 import json
 import os
+import re
 import resource
 import shutil
 import sys
@@ -34,7 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, event, insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,10 +56,12 @@ from pipelines.cli.app import App  # noqa: E402
 from pipelines.cli.table import render_table  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
 from pipelines.logs import configure_logging  # noqa: E402
+from pipelines.usecases import bulk  # noqa: E402
 from pipelines.usecases.ingest import IngestResult, ingest_bytes  # noqa: E402
 from pipelines.usecases.schema import upgrade  # noqa: E402
 
 _CHUNK = 5000
+_POSTING_TABLES = ("claim_payments", "adjustments", "remarks", "claim_status_events", "denials")
 
 
 def make_835(n: int, seed: int) -> tuple[bytes, list[Any]]:
@@ -124,17 +134,76 @@ def _backend_cpu(app: App) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def run(backend: str, url: str, data: bytes, claims: list[Any], n: int, tmp: Path) -> list[dict[str, Any]]:
+def _drop_fks(app: App) -> None:
+    """The what-if of ``--drop-fks``: every foreign key of the tables posting writes, dropped."""
+    with app.engine.begin() as conn:
+        for tbl, name in conn.execute(text(
+                "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f' "
+                "AND conrelid::regclass::text = ANY(:tables)"), {"tables": list(_POSTING_TABLES)}):
+            conn.execute(text(f'ALTER TABLE "{tbl}" DROP CONSTRAINT "{name}"'))
+
+
+class _StatementClock:
+    """Seconds and calls per kind of statement (its text, temp-table suffixes and IN lists folded)."""
+
+    def __init__(self, app: App) -> None:
+        self.totals: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
+        self.on = False
+        self._started = 0.0
+        event.listen(app.engine, "before_cursor_execute", self._before)
+        event.listen(app.engine, "after_cursor_execute", self._after)
+        self._copy_in = bulk._copy_in
+
+    @staticmethod
+    def kind(sql: str) -> str:
+        sql = re.sub(r"_[0-9a-f]{8}\b", "", " ".join(sql.split()))
+        return sql[:90] + ("..." if len(sql) > 90 else "")
+
+    def _before(self, *_: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self.on:
+            self.add(statement, time.perf_counter() - self._started)
+
+    def add(self, sql: str, seconds: float) -> None:
+        entry = self.totals[self.kind(sql)]
+        entry[0] += 1
+        entry[1] += seconds
+
+    def __enter__(self) -> _StatementClock:
+        def timed_copy(s: Any, target: str, cols: Any, rows: Any, json_at: Any) -> None:
+            t0 = time.perf_counter()
+            self._copy_in(s, target, cols, rows, json_at)
+            self.add(f"COPY {target} FROM STDIN", time.perf_counter() - t0)
+        bulk._copy_in = timed_copy
+        self.on = True
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        bulk._copy_in = self._copy_in
+        self.on = False
+
+
+def run(backend: str, url: str, data: bytes, claims: list[Any], n: int, tmp: Path, *, drop_fks: bool = False,
+        statements: bool = False) -> list[dict[str, Any]]:
     tmp.mkdir(parents=True, exist_ok=True)
     app = practice(tmp, url)
     store_claims(app, claims)
-    out = []
+    if drop_fks:
+        _drop_fks(app)
+    clock = _StatementClock(app) if statements else None
+    out: list[dict[str, Any]] = []
     for label in ("post", "same file again"):
         result = IngestResult()
         gc.collect()
         gc.freeze()  # the bench's own objects (generated claims, file) are not the posting's to collect
         server0, cpu0, t0 = _backend_cpu(app), time.process_time(), time.perf_counter()
-        ingest_bytes(app.config, app.uow, "bench.835", data, result)
+        if clock is not None and label == "post":
+            with clock:
+                ingest_bytes(app.config, app.uow, "bench.835", data, result)
+        else:
+            ingest_bytes(app.config, app.uow, "bench.835", data, result)
         seconds = time.perf_counter() - t0
         cpu = time.process_time() - cpu0 + _backend_cpu(app) - server0
         gc.unfreeze()
@@ -144,6 +213,10 @@ def run(backend: str, url: str, data: bytes, claims: list[Any], n: int, tmp: Pat
                     "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
                     "claims_per_second": round(n / seconds) if seconds else None,
                     "claims_per_cpu_second": round(n / cpu) if cpu else None})
+    if clock is not None:
+        spent: list[Any] = sorted(([k, int(c), round(t, 3)] for k, (c, t) in clock.totals.items()),
+                                  key=lambda r: -r[2])
+        out[0]["statements"] = spent
     app.close()
     return out
 
@@ -159,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--pg", help="a PostgreSQL URL; a scratch database is created on that server and dropped")
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
+    p.add_argument("--statements", action="store_true", help="also show where the fastest PostgreSQL run's time "
+                   "went, statement by statement")
+    p.add_argument("--drop-fks", action="store_true", help="what-if: drop the foreign keys of the tables posting "
+                   "writes in the scratch PostgreSQL database before posting (never a product setting)")
     p.add_argument("--repeat", type=int, default=3, help="runs per backend, each on a fresh database; the "
                    "fastest by CPU time is shown (default 3)")
     a = p.parse_args(argv)
@@ -177,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                 with admin.connect() as conn:
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
                 try:
-                    pg_runs.append(run("postgresql", a.pg.rsplit("/", 1)[0] + "/" + name, data, claims, a.n,
-                                       tmp / f"pg{k}"))
+                    pg_runs.append(run("postgresql (no FKs)" if a.drop_fks else "postgresql",
+                                       a.pg.rsplit("/", 1)[0] + "/" + name, data, claims, a.n, tmp / f"pg{k}",
+                                       drop_fks=a.drop_fks, statements=a.statements))
                 finally:
                     with admin.connect() as conn:
                         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -190,6 +268,17 @@ def main(argv: list[str] | None = None) -> int:
                        [[r["backend"], r["stage"], r["claims"], r["posted"], r["unmatched"], r["failed"], r["seconds"],
                          r["claims_per_second"], r["cpu_seconds"], r["claims_per_cpu_second"]] for r in results]))
     print(f"fastest of {a.repeat} by CPU time (this process + the PostgreSQL server processes of the database)")
+    for r in results:
+        if "statements" in r:
+            print(f"\nwhere the {r['backend']} post's {r['seconds']} s went (statements; the rest is this process alone):")
+            top = r["statements"][:15]
+            rest = r["statements"][15:]
+            rows = [[k, c, t] for k, c, t in top]
+            if rest:
+                rows.append([f"{len(rest)} other kinds", sum(c for _, c, _ in rest), round(sum(t for *_, t in rest), 3)])
+            rows.append(["all statements", sum(c for _, c, _ in r["statements"]),
+                         round(sum(t for *_, t in r["statements"]), 3)])
+            print(render_table(["statement", "calls", "seconds"], rows))
     print(f"835 size: {len(data)} bytes; peak memory (max RSS): {peak_mb:.0f} MB")
     if a.json_out:
         Path(a.json_out).write_text(json.dumps({"n": a.n, "results": results, "peak_rss_mb": round(peak_mb)},
