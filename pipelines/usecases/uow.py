@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, false, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import make_engine, make_session_factory
+from models import ControlCounter, make_engine, make_session_factory
 
 __all__ = ["UnitOfWork", "xact_lock"]
 
@@ -46,10 +46,17 @@ class UnitOfWork:
 
 
 def xact_lock(session: Session, space: int, data: bytes) -> None:
-    """PostgreSQL: hold, until this transaction ends, the advisory lock ``(space, crc32(data))``, so
-    that two workers about to store the same thing take turns (the second then sees the first's
-    rows). Two different values that share a checksum only wait for each other. SQLite has one
-    writer at a time: nothing to do."""
+    """Hold, until this transaction ends, a lock that two workers about to store the same thing take
+    in turn; the second then sees the first's rows.
+
+    PostgreSQL: the advisory lock ``(space, crc32(data))`` (two values that share a checksum only
+    wait for each other). SQLite has one writer at a time: the transaction takes the database's
+    write lock now, with a write that changes nothing, so that what it reads from here on is not
+    older than the other writer's commit (reads taken before the first write would be).
+    """
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(data) - 2**31  # PostgreSQL's int4
         session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key})
+    else:
+        session.connection().execute(
+            update(ControlCounter).where(false()).values(last_value=ControlCounter.last_value))

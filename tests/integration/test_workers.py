@@ -11,8 +11,10 @@ archived by the other between the check and the move).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,8 +30,11 @@ from typing import Any
 import paramiko
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
 import transports.local
+from benchmarks.bench_claims import practice as claims_practice
+from benchmarks.bench_claims import write_encounters
 from benchmarks.bench_posting import practice, store_claims
 from benchmarks.bench_workers import (
     DOWNLOAD,
@@ -42,10 +47,12 @@ from benchmarks.bench_workers import (
 )
 from edi.x12 import open_x12
 from edi.x835 import parse_835
-from models import Remittance, UnmatchedPayment
+from models import Claim, File, Remittance, UnmatchedPayment
 from pipelines.cli.app import App
+from pipelines.usecases.importer import import_encounters
 from pipelines.usecases.ingest import IngestResult, ingest_bytes, ingest_mailbox
-from pipelines.usecases.ledger import record_inbound
+from pipelines.usecases.ledger import read_archived_bytes, record_inbound
+from pipelines.usecases.submit import submit_and_upload
 from tests.conftest import FIXTURES
 from tests.integration.sshd import SshdServer
 from transports import ARCHIVE_FOLDER, LocalMailbox, RemoteFile, SftpMailbox, TransferError
@@ -397,3 +404,60 @@ def test_two_files_with_one_remittance_at_once_post_it_once(tmp_path: Path, db_u
                     for r in results)
     assert counts == [(0, 1), (1, 0)]
     assert payments_per_claim(db_url) == clps
+
+
+def test_two_submits_at_once_bill_each_encounter_once(tmp_path: Path, db_url: str) -> None:
+    """Two `edi claims submit` at the same moment (or one beside the nightly run) over the same
+    pending encounters: each encounter gets one claim, each claim goes out in exactly one 837P, and
+    no interchange control number repeats. Without the claims lock both coded every encounter (two
+    claims each), or one coded again a claim the other was sending and put it back to ready."""
+    csv_path = tmp_path / "encounters.csv"
+    write_encounters(csv_path, 400, seed=5)
+    app = claims_practice(tmp_path, db_url)
+    imported = import_encounters(app.config, app.uow, csv_path)
+    assert (imported.inserted, imported.errors) == (400, [])
+    app.close()
+    apps = {}
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        apps[label] = claims_practice(tmp_path / label, db_url)
+    results: dict[str, dict[str, Any]] = {}
+    errors: list[BaseException] = []
+    both_in = threading.Barrier(2)
+
+    def worker(label: str) -> None:
+        one = apps[label]
+        try:
+            both_in.wait(TIMEOUT)
+            with one.mailbox() as mailbox:
+                results[label] = submit_and_upload(one.config, one.uow, mailbox, as_of=one.as_of)
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            errors.append(e)
+        finally:
+            one.close()
+
+    threads = [threading.Thread(target=worker, args=(label,)) for label in apps]
+    held = _held_at_the_database(db_url, 2, "claims") if db_url.startswith("postgresql") else contextlib.nullcontext()
+    with held:  # PostgreSQL: both wait at the database, then go together
+        for t in threads:
+            t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert errors == []
+    assert sorted(results) == ["a", "b"]
+
+    eng = create_engine(db_url)
+    try:
+        with Session(eng) as s:
+            per_encounter = Counter(s.scalars(select(Claim.encounter_id)))
+            submitted = set(s.scalars(select(Claim.claim_id).where(Claim.status == "submitted")))
+            files = list(s.scalars(select(File).where(File.kind == "837P")))
+            in_files = Counter(clm01 for f in files
+                               for clm01 in re.findall(rb"~\s*CLM\*([^*]+)\*", read_archived_bytes(f)))
+    finally:
+        eng.dispose()
+    assert len(per_encounter) == 400 and set(per_encounter.values()) == {1}
+    assert submitted and set(in_files.values()) == {1}
+    assert {c.decode() for c in in_files} == submitted
+    assert len({f.isa_control for f in files}) == len(files)
+    assert sum(r["sent"] for r in results.values()) == len(submitted)
