@@ -27,7 +27,13 @@ from pipelines.logs import get_logger
 from pipelines.rules import status_inquiry as rules
 from pipelines.usecases.eligibility import x12_payer, x12_people
 from pipelines.usecases.ledger import next_control
-from pipelines.usecases.outbound import InquiryFile, allocate_controls, check_envelope, write_outbound
+from pipelines.usecases.outbound import (
+    InquiryFile,
+    allocate_controls,
+    check_envelope,
+    outbound_lock,
+    write_outbound,
+)
 from pipelines.usecases.uow import UnitOfWork
 
 __all__ = ["build_status_requests", "request_status"]
@@ -86,6 +92,7 @@ def build_status_requests(config: Config, uow: UnitOfWork, *, as_of: date, run_i
     ch = config.clearinghouse
     result = InquiryFile(None)
     with uow.transaction() as session:
+        outbound_lock(session, "276")  # two workers at once would ask about the same claims
         ready = _requests(config, _claims_due(session, config, as_of), result)
         if not ready:
             return result

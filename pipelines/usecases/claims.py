@@ -54,9 +54,9 @@ from pipelines.usecases.bulk import (
 )
 from pipelines.usecases.eligibility import eligibility_on_file
 from pipelines.usecases.ledger import ClaimNumbers
-from pipelines.usecases.uow import xact_lock
+from pipelines.usecases.outbound import outbound_lock
 
-__all__ = ["DATA_INVALID", "claims_lock", "code_and_scrub", "payer_rules", "settled"]
+__all__ = ["DATA_INVALID", "code_and_scrub", "payer_rules", "settled"]
 
 log = get_logger("edi")
 
@@ -68,21 +68,6 @@ _HISTORY = frozenset({S.SUBMITTED, S.ACCEPTED, *ADJUDICATED, S.CROSSED_OVER})
 _CODED = {True: Event.CODED_HELD, False: Event.CODED_READY}
 CODE_CHUNK = 10000
 """Pending encounters coded per chunk (rounded up to a whole date of service)."""
-_CLAIMS_LOCK = 0x45444943
-"""The first key of the lock that makes and sends claims one worker at a time ("EDIC", see :func:`claims_lock`)."""
-
-
-def claims_lock(session: Session) -> None:
-    """Hold, until this transaction ends, the lock of every transaction that makes claims or sends
-    them: coding and scrubbing, next payers' legs, and each 837P's claims marked submitted
-    (:func:`pipelines.usecases.uow.xact_lock`).
-
-    Without it, two workers at once (two `edi claims submit`, or one beside the nightly run) would
-    both find the same encounters pending and each make a claim for them, or one would code again a
-    claim the other is sending and put it back to ready: claims billed twice. Taken in turn, each
-    sees what the other committed.
-    """
-    xact_lock(session, _CLAIMS_LOCK, b"claims")
 
 
 def payer_rules(config: Config) -> dict[str, coding.PayerRules]:
@@ -355,7 +340,7 @@ def code_and_scrub(config: Config, session: Session, *, as_of: date) -> dict[str
     ``coded``, ``ready``, ``held``, ``hold_reasons`` {reason: claims}.
     """
     enc = Encounter.__table__
-    claims_lock(session)
+    outbound_lock(session, "837P")  # one coder at a time, and none while a file's claims are sent
     session.flush()  # the bulk reads below go to the connection: the caller's pending changes first
     pending = ~exists().where(Claim.encounter_id == Encounter.encounter_id, settled())
     counts: dict[str, Any] = {"coded": 0, "ready": 0, "held": 0, "hold_reasons": {}}

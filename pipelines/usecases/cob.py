@@ -56,10 +56,11 @@ from pipelines.rules.lifecycle import ADJUDICATED, UNSENT, ClaimStatus, Event, t
 from pipelines.rules.money import money
 from pipelines.rules.remittance import clip_reason
 from pipelines.usecases.bulk import in_list, insert_rows, is_pg
-from pipelines.usecases.claims import DATA_INVALID, claims_lock
+from pipelines.usecases.claims import DATA_INVALID
 from pipelines.usecases.eligibility import eligibility_on_file
 from pipelines.usecases.ledger import ClaimNumbers
 from pipelines.usecases.legs import prior_adjudications
+from pipelines.usecases.outbound import outbound_lock
 from pipelines.usecases.submit import build_claim_batch
 
 __all__ = ["REVERSAL_GROUP", "REVERSAL_REASON", "Posted", "after_posting", "create_next_legs", "route_to_legs"]
@@ -404,8 +405,8 @@ def _holds(config: Config, claim: Claim, encounter: Encounter | None,
 def create_next_legs(config: Config, session: Session, *, as_of: date) -> dict[str, Any]:
     """Create the next payer's leg of every adjudicated leg that calls for one, then scrub every
     secondary and tertiary leg not yet sent (runs in the caller's transaction, one worker at a time:
-    :func:`pipelines.usecases.claims.claims_lock`; returns counts)."""
-    claims_lock(session)
+    :func:`pipelines.usecases.outbound.outbound_lock`; returns counts)."""
+    outbound_lock(session, "837P")
     now = utcnow()
     counts = _new_legs(config, session, now)
     counts.update(_scrub_next_legs(config, session, as_of=as_of, now=now))

@@ -34,7 +34,13 @@ from pipelines.rules import eligibility as rules
 from pipelines.rules.lifecycle import UNSENT
 from pipelines.usecases.bulk import chunks, in_list, is_pg
 from pipelines.usecases.ledger import next_control
-from pipelines.usecases.outbound import InquiryFile, allocate_controls, check_envelope, write_outbound
+from pipelines.usecases.outbound import (
+    InquiryFile,
+    allocate_controls,
+    check_envelope,
+    outbound_lock,
+    write_outbound,
+)
 from pipelines.usecases.uow import UnitOfWork
 
 __all__ = [
@@ -160,6 +166,7 @@ def build_eligibility_requests(config: Config, uow: UnitOfWork, *, as_of: date, 
     ch = config.clearinghouse
     result = InquiryFile(None)
     with uow.transaction() as session:
+        outbound_lock(session, "270")  # two workers at once would ask about the same pairs
         due = _pairs_due(session, config, as_of)
         if not due:
             return result

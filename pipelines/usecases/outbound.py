@@ -22,7 +22,7 @@ from pipelines.config import Config
 from pipelines.errors import NotFound
 from pipelines.logs import get_logger
 from pipelines.usecases.ledger import next_control, read_archived_bytes, record_outbound
-from pipelines.usecases.uow import UnitOfWork
+from pipelines.usecases.uow import UnitOfWork, xact_lock
 from transports import Mailbox
 
 __all__ = ["Controls", "InquiryFile", "allocate_controls", "check_envelope", "file_name", "upload_file",
@@ -59,6 +59,23 @@ class InquiryFile:
     file: File | None
     sent: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+
+
+_OUTBOUND_LOCK = 0x4544434F
+"""The first key of the lock of the workers that decide what goes out ("EDCO", see :func:`outbound_lock`)."""
+
+
+def outbound_lock(session: Session, kind: str) -> None:
+    """Hold, until this transaction ends, the lock of the workers that decide what goes into ``kind``
+    files (:func:`pipelines.usecases.uow.xact_lock`). 837P: coding and scrubbing, next payers' legs,
+    and each file's claims marked submitted; 270 and 276: choosing who is asked about.
+
+    Without it, two workers at once (an `edi claims submit` beside the nightly run, two of them)
+    would both find the same work due: two claims for one encounter, a claim being sent coded again
+    and put back to ready (claims billed twice), the same inquiry sent twice. Taken in turn, each
+    sees what the other committed.
+    """
+    xact_lock(session, _OUTBOUND_LOCK, kind.encode())
 
 
 def allocate_controls(session: Session, sender: str, n_sets: int = 1) -> Controls:

@@ -44,12 +44,13 @@ from pipelines.logs import get_logger
 from pipelines.rules import cob
 from pipelines.rules.lifecycle import ClaimStatus, Event, transition
 from pipelines.usecases.bulk import chunks, collector_paused, in_list, is_pg, read_columns
-from pipelines.usecases.claims import DATA_INVALID, claims_lock, code_and_scrub
+from pipelines.usecases.claims import DATA_INVALID, code_and_scrub
 from pipelines.usecases.legs import prior_adjudications
 from pipelines.usecases.outbound import (
     Controls,
     allocate_controls,
     check_envelope,
+    outbound_lock,
     upload_pending,
     write_outbound,
 )
@@ -237,12 +238,12 @@ def submit_ready(config: Config, uow: UnitOfWork, *, as_of: date, run_id: int | 
     One transaction: the file record (state ``built``, archived, control numbers kept) and the claims'
     status, file_id, st_control and submitted_at. Returns the file, or None when no claim is ready.
     Claims are read as plain rows (not ORM objects). Workers sharing the database take turns
-    (:func:`pipelines.usecases.claims.claims_lock`), so each ready claim goes into one file, and no
+    (:func:`pipelines.usecases.outbound.outbound_lock`), so each ready claim goes into one file, and no
     coder puts it back to ready meanwhile; the claims read are also locked (SKIP LOCKED). ``as_of`` (the run's "today") does not change the
     file: its dates are the time it is written.
     """
     with collector_paused(), uow.transaction() as session:
-        claims_lock(session)  # no claim is coded again while it is being sent
+        outbound_lock(session, "837P")  # no claim is coded again while it is being sent
         claims = _ready_claims(session, limit)
         if not claims:
             return None

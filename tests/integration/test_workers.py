@@ -21,15 +21,15 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import paramiko
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 import transports.local
@@ -47,11 +47,14 @@ from benchmarks.bench_workers import (
 )
 from edi.x12 import open_x12
 from edi.x835 import parse_835
-from models import Claim, File, Remittance, UnmatchedPayment
+from models import Claim, File, Inquiry, Remittance, UnmatchedPayment
 from pipelines.cli.app import App
+from pipelines.usecases.claim_status import build_status_requests
+from pipelines.usecases.eligibility import build_eligibility_requests
 from pipelines.usecases.importer import import_encounters
 from pipelines.usecases.ingest import IngestResult, ingest_bytes, ingest_mailbox
 from pipelines.usecases.ledger import read_archived_bytes, record_inbound
+from pipelines.usecases.outbound import InquiryFile
 from pipelines.usecases.submit import submit_and_upload
 from tests.conftest import FIXTURES
 from tests.integration.sshd import SshdServer
@@ -406,46 +409,61 @@ def test_two_files_with_one_remittance_at_once_post_it_once(tmp_path: Path, db_u
     assert payments_per_claim(db_url) == clps
 
 
-def test_two_submits_at_once_bill_each_encounter_once(tmp_path: Path, db_url: str) -> None:
-    """Two `edi claims submit` at the same moment (or one beside the nightly run) over the same
-    pending encounters: each encounter gets one claim, each claim goes out in exactly one 837P, and
-    no interchange control number repeats. Without the claims lock both coded every encounter (two
-    claims each), or one coded again a claim the other was sending and put it back to ready."""
+def _practices(tmp_path: Path, db_url: str, encounters: int) -> dict[str, App]:
+    """A practice with ``encounters`` imported, and two workers' Apps over its database."""
     csv_path = tmp_path / "encounters.csv"
-    write_encounters(csv_path, 400, seed=5)
+    write_encounters(csv_path, encounters, seed=5)
     app = claims_practice(tmp_path, db_url)
     imported = import_encounters(app.config, app.uow, csv_path)
-    assert (imported.inserted, imported.errors) == (400, [])
+    assert (imported.inserted, imported.errors) == (encounters, [])
     app.close()
     apps = {}
     for label in ("a", "b"):
         (tmp_path / label).mkdir()
         apps[label] = claims_practice(tmp_path / label, db_url)
-    results: dict[str, dict[str, Any]] = {}
+    return apps
+
+
+def _at_once(db_url: str, apps: dict[str, App], work: Callable[[App], Any]) -> dict[str, Any]:
+    """``work`` run by both workers at the same moment (on PostgreSQL held at the database until
+    both wait there); what each returned."""
+    results: dict[str, Any] = {}
     errors: list[BaseException] = []
-    both_in = threading.Barrier(2)
+    both_in = threading.Barrier(len(apps))
 
     def worker(label: str) -> None:
         one = apps[label]
         try:
             both_in.wait(TIMEOUT)
-            with one.mailbox() as mailbox:
-                results[label] = submit_and_upload(one.config, one.uow, mailbox, as_of=one.as_of)
+            results[label] = work(one)
         except BaseException as e:  # noqa: BLE001 - reported by the assertion below
             errors.append(e)
         finally:
             one.close()
 
     threads = [threading.Thread(target=worker, args=(label,)) for label in apps]
-    held = _held_at_the_database(db_url, 2, "claims") if db_url.startswith("postgresql") else contextlib.nullcontext()
-    with held:  # PostgreSQL: both wait at the database, then go together
+    pg = db_url.startswith("postgresql")
+    with _held_at_the_database(db_url, len(apps), "claims") if pg else contextlib.nullcontext():
         for t in threads:
             t.start()
     for t in threads:
         t.join(TIMEOUT)
     assert errors == []
-    assert sorted(results) == ["a", "b"]
+    assert sorted(results) == sorted(apps)
+    return results
 
+
+def _submit(app: App) -> dict[str, Any]:
+    with app.mailbox() as mailbox:
+        return submit_and_upload(app.config, app.uow, mailbox, as_of=app.as_of)
+
+
+def test_two_submits_at_once_bill_each_encounter_once(tmp_path: Path, db_url: str) -> None:
+    """Two `edi claims submit` at the same moment (or one beside the nightly run) over the same
+    pending encounters: each encounter gets one claim, each claim goes out in exactly one 837P, and
+    no interchange control number repeats. Without the outbound lock both coded every encounter
+    (two claims each), or one coded again a claim the other was sending and put it back to ready."""
+    results = _at_once(db_url, _practices(tmp_path, db_url, 400), _submit)
     eng = create_engine(db_url)
     try:
         with Session(eng) as s:
@@ -461,3 +479,33 @@ def test_two_submits_at_once_bill_each_encounter_once(tmp_path: Path, db_url: st
     assert {c.decode() for c in in_files} == submitted
     assert len({f.isa_control for f in files}) == len(files)
     assert sum(r["sent"] for r in results.values()) == len(submitted)
+
+
+@pytest.mark.parametrize("kind", ["270", "276"])
+def test_two_inquiry_builders_at_once_ask_each_once(tmp_path: Path, db_url: str, kind: str) -> None:
+    """Two workers building 270s (or 276s) at the same moment: each patient and payer (each claim)
+    is asked about once, in one file. Without the outbound lock both found the same pairs due."""
+    apps = _practices(tmp_path, db_url, 200)
+    if kind == "270":
+        def build(app: App) -> InquiryFile:
+            return build_eligibility_requests(app.config, app.uow, as_of=app.as_of)
+    else:  # claims sent (by one worker) two months ago, with no answer since
+        assert _submit(claims_practice(tmp_path, db_url))["sent"] > 0
+        eng = create_engine(db_url)
+        with eng.begin() as conn:
+            conn.execute(update(Claim).values(submitted_at=datetime.now(UTC) - timedelta(days=60)))
+        eng.dispose()
+
+        def build(app: App) -> InquiryFile:
+            return build_status_requests(app.config, app.uow, as_of=datetime.now(UTC).date())
+    results = _at_once(db_url, apps, build)
+    eng = create_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            asked = Counter(conn.execute(select(Inquiry.patient_id, Inquiry.payer_id, Inquiry.claim_pk)
+                                         .where(Inquiry.kind == kind)).all())
+    finally:
+        eng.dispose()
+    assert asked and set(asked.values()) == {1}
+    assert sum(len(r.sent) for r in results.values()) == len(asked)
+    assert sorted(r.file is None for r in results.values()) == [False, True]  # one file; the other found none due
