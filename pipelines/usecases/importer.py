@@ -54,7 +54,7 @@ from pipelines.rules.coding import SERVICES
 from pipelines.rules.lifecycle import UNSENT, ClaimStatus
 from pipelines.usecases.bulk import chunks, collector_paused, copy_rows, in_list, is_pg
 from pipelines.usecases.legs import coverage_changes
-from pipelines.usecases.uow import UnitOfWork
+from pipelines.usecases.uow import UnitOfWork, xact_lock
 
 __all__ = [
     "AUTHORIZATION_COLUMNS",
@@ -477,6 +477,17 @@ def _store_encounters(session: Session, good: list[dict[str, Any]], result: Impo
     result.replaced += len(old) + len(late)
 
 
+_IMPORT_LOCK = 0x45444949
+"""The first key of the lock imports of one kind take in turn ("EDII", see :func:`_import_lock`)."""
+
+
+def _import_lock(session: Session, kind: str) -> None:
+    """Imports of one kind take turns (:func:`pipelines.usecases.uow.xact_lock`): the same file
+    imported twice at once would otherwise fail in the second on rows the first was inserting; in
+    turn, the second replaces them, as when run one after the other."""
+    xact_lock(session, _IMPORT_LOCK, kind.encode())
+
+
 def import_encounters(config: Config, uow: UnitOfWork, path: str | Path) -> ImportResult:
     """Validate every row of an encounters CSV and store the good ones, all in one transaction.
 
@@ -488,6 +499,7 @@ def import_encounters(config: Config, uow: UnitOfWork, path: str | Path) -> Impo
     chunk = list(islice(good, IMPORT_CHUNK))
     now = utcnow()
     with uow.transaction() as session:
+        _import_lock(session, "encounters")
         while chunk:
             with collector_paused():  # one chunk's objects are freed by reference counting
                 _store_encounters(session, chunk, result, now)
@@ -514,6 +526,7 @@ def import_authorizations(config: Config, uow: UnitOfWork, path: str | Path) -> 
         good[(values["authorization_number"], values["patient_id"], values["payer_id"])] = values
     now = utcnow()
     with uow.transaction() as session:
+        _import_lock(session, "authorizations")
         existing: dict[tuple[str, str, str], int] = {}
         for chunk in chunks(list(good), 500):
             rows = session.execute(

@@ -47,11 +47,11 @@ from benchmarks.bench_workers import (
 )
 from edi.x12 import open_x12
 from edi.x835 import parse_835
-from models import Claim, File, Inquiry, Remittance, UnmatchedPayment
+from models import Authorization, Claim, Encounter, File, Inquiry, Remittance, UnmatchedPayment
 from pipelines.cli.app import App
 from pipelines.usecases.claim_status import build_status_requests
 from pipelines.usecases.eligibility import build_eligibility_requests
-from pipelines.usecases.importer import import_encounters
+from pipelines.usecases.importer import import_authorizations, import_encounters
 from pipelines.usecases.ingest import IngestResult, ingest_bytes, ingest_mailbox
 from pipelines.usecases.ledger import read_archived_bytes, record_inbound
 from pipelines.usecases.outbound import InquiryFile
@@ -424,9 +424,9 @@ def _practices(tmp_path: Path, db_url: str, encounters: int) -> dict[str, App]:
     return apps
 
 
-def _at_once(db_url: str, apps: dict[str, App], work: Callable[[App], Any]) -> dict[str, Any]:
-    """``work`` run by both workers at the same moment (on PostgreSQL held at the database until
-    both wait there); what each returned."""
+def _at_once(db_url: str, apps: dict[str, App], work: Callable[[App], Any], table: str = "claims") -> dict[str, Any]:
+    """``work`` run by both workers at the same moment (on PostgreSQL held at ``table`` until both
+    wait at the database); what each returned."""
     results: dict[str, Any] = {}
     errors: list[BaseException] = []
     both_in = threading.Barrier(len(apps))
@@ -443,7 +443,7 @@ def _at_once(db_url: str, apps: dict[str, App], work: Callable[[App], Any]) -> d
 
     threads = [threading.Thread(target=worker, args=(label,)) for label in apps]
     pg = db_url.startswith("postgresql")
-    with _held_at_the_database(db_url, len(apps), "claims") if pg else contextlib.nullcontext():
+    with _held_at_the_database(db_url, len(apps), table) if pg else contextlib.nullcontext():
         for t in threads:
             t.start()
     for t in threads:
@@ -509,3 +509,28 @@ def test_two_inquiry_builders_at_once_ask_each_once(tmp_path: Path, db_url: str,
     assert asked and set(asked.values()) == {1}
     assert sum(len(r.sent) for r in results.values()) == len(asked)
     assert sorted(r.file is None for r in results.values()) == [False, True]  # one file; the other found none due
+
+
+@pytest.mark.parametrize("kind", ["encounters", "authorizations"])
+def test_one_file_imported_twice_at_once_takes_turns(tmp_path: Path, db_url: str, kind: str) -> None:
+    """The same CSV imported by two workers at the same moment: as one after the other, the first
+    inserts its rows and the second replaces them (without the import lock the second failed on
+    the rows the first was inserting)."""
+    table: type[Encounter | Authorization]
+    if kind == "encounters":
+        path = tmp_path / "to_import.csv"
+        write_encounters(path, 300, seed=9)
+        rows, table = 300, Encounter
+    else:
+        path = FIXTURES / "authorizations" / "sample.csv"
+        rows, table = 3, Authorization
+    apps = _practices(tmp_path, db_url, 0)
+    importer = import_encounters if kind == "encounters" else import_authorizations
+    results = _at_once(db_url, apps, lambda app: importer(app.config, app.uow, path), table.__tablename__)
+    assert sorted((r.inserted, r.replaced, len(r.errors)) for r in results.values()) == [(0, rows, 0), (rows, 0, 0)]
+    eng = create_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == rows
+    finally:
+        eng.dispose()
