@@ -38,7 +38,7 @@ from pipelines.usecases.claims import payer_rules
 from pipelines.usecases.codes import describe_many
 from pipelines.usecases.ledger import next_control
 from pipelines.usecases.legs import prior_adjudications
-from pipelines.usecases.outbound import allocate_controls, upload_pending, write_outbound
+from pipelines.usecases.outbound import allocate_controls, outbound_lock, upload_pending, write_outbound
 from pipelines.usecases.submit import build_claim_batch
 from pipelines.usecases.uow import UnitOfWork
 from transports import Mailbox
@@ -185,6 +185,7 @@ def resubmit(config: Config, uow: UnitOfWork, mailbox: Mailbox, claim_id: str) -
     hold). A failed upload is reported in ``upload_error``: the file stays ``built`` for the next run.
     """
     with uow.transaction() as s:
+        outbound_lock(s, "837P")  # a second resubmission at once then finds this one's replacement
         original = _original(s, claim_id)
         enc = s.get(Encounter, original.encounter_id)
         coded = _recode(config, enc, claim_id)

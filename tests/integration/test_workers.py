@@ -49,15 +49,18 @@ from edi.x12 import open_x12
 from edi.x835 import parse_835
 from models import Authorization, Claim, Encounter, File, Inquiry, Remittance, UnmatchedPayment
 from pipelines.cli.app import App
+from pipelines.errors import UsageError
 from pipelines.usecases.claim_status import build_status_requests
+from pipelines.usecases.denials import Resubmission, resubmit
 from pipelines.usecases.eligibility import build_eligibility_requests
 from pipelines.usecases.importer import import_authorizations, import_encounters
 from pipelines.usecases.ingest import IngestResult, ingest_bytes, ingest_mailbox
 from pipelines.usecases.ledger import read_archived_bytes, record_inbound
 from pipelines.usecases.outbound import InquiryFile
 from pipelines.usecases.submit import submit_and_upload
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, make_app
 from tests.integration.sshd import SshdServer
+from tests.integration.test_denials import denied_claim
 from transports import ARCHIVE_FOLDER, LocalMailbox, RemoteFile, SftpMailbox, TransferError
 
 OTHERS = ["271/active_mh", "271/inactive", "271/rejected_aaa", "277/status", "277ca/accepted_rejected",
@@ -534,3 +537,32 @@ def test_one_file_imported_twice_at_once_takes_turns(tmp_path: Path, db_url: str
             assert conn.execute(select(func.count()).select_from(table)).scalar_one() == rows
     finally:
         eng.dispose()
+
+
+def test_one_claim_resubmitted_twice_at_once_is_replaced_once(tmp_path: Path, db_url: str) -> None:
+    """Two operators resubmitting the same denied claim at the same moment: one replacement claim
+    and file; the other is told it was already resubmitted. (PostgreSQL's row lock on the original
+    already did this; on SQLite both read before either wrote and each made a replacement.)"""
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+    apps = {label: make_app(tmp_path / label, db_url) for label in ("a", "b")}
+    denied_claim(apps["a"])
+
+    def resubmit_it(app: App) -> Resubmission | UsageError:
+        with app.mailbox() as mailbox:
+            try:
+                return resubmit(app.config, app.uow, mailbox, "C000500")
+            except UsageError as e:
+                return e
+
+    results = _at_once(db_url, apps, resubmit_it)
+    refused = [r for r in results.values() if isinstance(r, UsageError)]
+    assert len(refused) == 1 and "already resubmitted" in str(refused[0])
+    eng = create_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            replacements = conn.execute(select(Claim.claim_id).where(Claim.original_claim_id == "C000500")).all()
+            files = conn.execute(select(func.count()).select_from(File).where(File.kind == "837P")).scalar_one()
+    finally:
+        eng.dispose()
+    assert len(replacements) == 1 and files == 1
