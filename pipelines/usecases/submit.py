@@ -238,9 +238,9 @@ def submit_ready(config: Config, uow: UnitOfWork, *, as_of: date, run_id: int | 
     One transaction: the file record (state ``built``, archived, control numbers kept) and the claims'
     status, file_id, st_control and submitted_at. Returns the file, or None when no claim is ready.
     Claims are read as plain rows (not ORM objects). Workers sharing the database take turns
-    (:func:`pipelines.usecases.outbound.outbound_lock`), so each ready claim goes into one file, and no
-    coder puts it back to ready meanwhile; the claims read are also locked (SKIP LOCKED). ``as_of`` (the run's "today") does not change the
-    file: its dates are the time it is written.
+    (:func:`pipelines.usecases.outbound.outbound_lock`), so each ready claim goes into one file and
+    no coder puts it back to ready meanwhile; the claims read are also row-locked (SKIP LOCKED).
+    ``as_of`` (the run's "today") does not change the file: its dates are the time it is written.
     """
     with collector_paused(), uow.transaction() as session:
         outbound_lock(session, "837P")  # no claim is coded again while it is being sent
