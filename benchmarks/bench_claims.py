@@ -54,7 +54,7 @@ from pipelines.logs import configure_logging  # noqa: E402
 from pipelines.rules import icd10  # noqa: E402
 from pipelines.rules.coding import code_session, session_of  # noqa: E402
 from pipelines.rules.scrub import scrub  # noqa: E402
-from pipelines.usecases.bulk import collector_paused  # noqa: E402
+from pipelines.usecases.bulk import collector_paused, record_type  # noqa: E402
 from pipelines.usecases.claims import code_and_scrub, payer_rules  # noqa: E402
 from pipelines.usecases.importer import ENCOUNTER_COLUMNS, import_encounters  # noqa: E402
 from pipelines.usecases.schema import upgrade  # noqa: E402
@@ -142,10 +142,13 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, float, Any]:
 
 
 def _batches(app: App, stmt: Any, size: int) -> Iterator[list[Any]]:
-    """The rows of ``stmt``, ``size`` at a time, read through one streaming cursor."""
+    """The rows of ``stmt``, ``size`` at a time, read through one streaming cursor, as named tuples
+    (:func:`pipelines.usecases.bulk.records`, as the pipeline reads them)."""
     with app.transaction() as s:
-        for part in s.execute(stmt.execution_options(yield_per=size)).partitions():
-            yield list(part)
+        result = s.execute(stmt.execution_options(yield_per=size))
+        make = record_type(tuple(result.keys()))._make
+        for part in result.partitions():
+            yield [make(row) for row in part]
 
 
 def run(backend: str, url: str, csv_path: Path, n: int, tmp: Path) -> list[dict[str, Any]]:

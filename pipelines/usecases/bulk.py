@@ -20,6 +20,7 @@ import functools
 import gc
 import json
 import zlib
+from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Result,
     Text,
     TypeDecorator,
     any_,
@@ -45,7 +47,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 __all__ = ["chunks", "collector_paused", "copy_rows", "copy_update", "in_list", "insert_rows", "is_pg", "key_set",
-           "new_ids", "read_columns", "update_rows"]
+           "new_ids", "read_columns", "record_type", "records", "update_rows"]
 
 
 @contextmanager
@@ -65,6 +67,24 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+@functools.lru_cache(maxsize=64)
+def record_type(fields: tuple[str, ...]) -> Any:
+    """The named tuple type of rows with these columns (made once per set of columns)."""
+    return namedtuple("Record", fields)
+
+
+def records(result: Result[Any]) -> list[Any]:
+    """A query's rows as named tuples, the type made once from the result's columns.
+
+    Reading a column of a SQLAlchemy ``Row`` by attribute costs a failed class attribute lookup
+    (about 0.2 us), and ``Row._fields`` is worked out again for every row; a named tuple's
+    attribute is an index. Worth it where each row's columns are read many times (coding reads 17
+    per encounter, the 837P batch some 40 per claim).
+    """
+    make = record_type(tuple(result.keys()))._make
+    return [make(row) for row in result]
 
 
 def chunks(items: Sequence[Any], size: int = 2000) -> Iterable[Sequence[Any]]:

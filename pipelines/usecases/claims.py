@@ -50,6 +50,7 @@ from pipelines.usecases.bulk import (
     is_pg,
     new_ids,
     read_columns,
+    records,
     update_rows,
 )
 from pipelines.usecases.eligibility import eligibility_on_file
@@ -118,12 +119,12 @@ def _history(session: Session, patients: Collection[str], through: date
     pg = is_pg(session)
     rows: list[Any] = []
     for chunk in chunks(sorted(patients), 20000):
-        rows += session.connection().execute(
+        rows += records(session.connection().execute(
             select(*_session_columns(), Claim.id.label("claim_pk"), Claim.place_of_service.label("claim_pos"))
             .join(Claim, Claim.encounter_id == enc.c.encounter_id)
             .where(Claim.status.in_(sorted(_HISTORY)), in_list(enc.c.patient_id, chunk, pg),
                    enc.c.date_of_service <= through)
-            .order_by(Claim.id)).all()
+            .order_by(Claim.id)))
     rows.sort(key=lambda h: h.claim_pk)
     procedures: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for chunk in chunks([h.claim_pk for h in rows], 20000):
@@ -353,8 +354,8 @@ def code_and_scrub(config: Config, session: Session, *, as_of: date) -> dict[str
     for first, last in ranges:
         in_chunk = and_(pending, enc.c.date_of_service >= first, enc.c.date_of_service <= last)
         with collector_paused():  # one chunk's objects are freed by reference counting
-            rows = session.connection().execute(
-                select(*_session_columns()).where(in_chunk).order_by(enc.c.date_of_service, enc.c.encounter_id)).all()
+            rows = records(session.connection().execute(
+                select(*_session_columns()).where(in_chunk).order_by(enc.c.date_of_service, enc.c.encounter_id)))
             _code_chunk(config, session, as_of=as_of, rows=rows,
                         unsent=_unsent(session, [r.encounter_id for r in rows]), authorizations=authorizations,
                         patients=select(Encounter.patient_id).where(in_chunk).distinct(),

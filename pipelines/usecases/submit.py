@@ -14,10 +14,9 @@ batch is sent.
 
 from __future__ import annotations
 
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, func, select, update
@@ -43,7 +42,15 @@ from pipelines.config import Config
 from pipelines.logs import get_logger
 from pipelines.rules import cob
 from pipelines.rules.lifecycle import ClaimStatus, Event, transition
-from pipelines.usecases.bulk import chunks, collector_paused, in_list, is_pg, read_columns
+from pipelines.usecases.bulk import (
+    chunks,
+    collector_paused,
+    in_list,
+    is_pg,
+    read_columns,
+    record_type,
+    records,
+)
 from pipelines.usecases.claims import DATA_INVALID, code_and_scrub
 from pipelines.usecases.legs import prior_adjudications
 from pipelines.usecases.outbound import (
@@ -137,16 +144,10 @@ def build_claim_batch(config: Config, claims: Sequence[Any], encounters: Mapping
                     claims=tuple(out), batch_reference=batch_reference)
 
 
-@lru_cache(maxsize=32)
-def _record_type(fields: tuple[str, ...]) -> Any:
-    return namedtuple("Record", fields)
-
-
 def _record(row: Any) -> Any:
-    """A SQLAlchemy ``Row`` as a named tuple (same names, same values); anything else (an ORM object)
-    as it is. Reading a column of a ``Row`` by attribute costs a failed class attribute lookup (about
-    0.2 us) and :func:`build_claim_batch` reads some 40 per claim; a named tuple's attribute is an index."""
-    return _record_type(row._fields)._make(row) if isinstance(row, Row) else row
+    """A SQLAlchemy ``Row`` as a named tuple (:func:`pipelines.usecases.bulk.records`); anything else
+    (an ORM object, a named tuple already) as it is."""
+    return record_type(row._fields)._make(row) if isinstance(row, Row) else row
 
 
 def _refused(config: Config, claims: Sequence[Any], encounters: Mapping[str, Any],
@@ -198,25 +199,26 @@ def _read_columns(table: Any) -> list[Any]:
 def _ready_claims(session: Session, limit: int) -> list[Any]:
     """Up to ``limit`` ready claims as plain rows, locked with SKIP LOCKED."""
     claim_t = Claim.__table__
-    return list(session.connection().execute(
+    return records(session.connection().execute(
         select(*_read_columns(claim_t)).where(claim_t.c.status == ClaimStatus.READY.value).order_by(claim_t.c.id)
-        .limit(limit).with_for_update(skip_locked=True)).all())
+        .limit(limit).with_for_update(skip_locked=True)))
 
 
 def _lines_and_encounters(session: Session, claims: Sequence[Any]) -> tuple[dict[int, list[Any]], dict[str, Any]]:
-    """The claims' lines (by claim pk, in line order) and their encounters (by encounter_id), as rows."""
+    """The claims' lines (by claim pk, in line order) and their encounters (by encounter_id), as
+    named tuples (:func:`pipelines.usecases.bulk.records`)."""
     line_t, enc_t = ClaimLine.__table__, Encounter.__table__
     lines_by_claim: dict[int, list[Any]] = defaultdict(list)
     encounters: dict[str, Any] = {}
     pg = is_pg(session)
     for chunk in chunks([c.id for c in claims], MAX_CLAIMS_PER_FILE):
-        for ln in session.connection().execute(
+        for ln in records(session.connection().execute(
                 select(*_read_columns(line_t)).where(in_list(line_t.c.claim_pk, chunk, pg))
-                .order_by(line_t.c.claim_pk, line_t.c.line_number)).all():
+                .order_by(line_t.c.claim_pk, line_t.c.line_number))):
             lines_by_claim[ln.claim_pk].append(ln)
     for chunk in chunks(sorted({c.encounter_id for c in claims}), MAX_CLAIMS_PER_FILE):
-        encounters.update((e.encounter_id, e) for e in session.connection().execute(
-            select(*_read_columns(enc_t)).where(in_list(enc_t.c.encounter_id, chunk, pg))).all())
+        encounters.update((e.encounter_id, e) for e in records(session.connection().execute(
+            select(*_read_columns(enc_t)).where(in_list(enc_t.c.encounter_id, chunk, pg)))))
     return lines_by_claim, encounters
 
 
