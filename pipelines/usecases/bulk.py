@@ -84,7 +84,7 @@ def records(result: Result[Any]) -> list[Any]:
     per encounter, the 837P batch some 40 per claim).
     """
     make = record_type(tuple(result.keys()))._make
-    return [make(row) for row in result]
+    return [make(row) for row in result.all()]  # all(): one fetch, not one per row
 
 
 def chunks(items: Sequence[Any], size: int = 2000) -> Iterable[Sequence[Any]]:
@@ -162,7 +162,7 @@ def new_ids(s: Session, model: Any, n: int) -> list[int]:
     table = model.__table__.name
     return list(s.connection().exec_driver_sql(
         "SELECT nextval((SELECT pg_get_serial_sequence(%s, 'id')::regclass)) FROM generate_series(1, %s)",
-        (table, n)).scalars())
+        (table, n)).scalars().all())
 
 
 def update_rows(s: Session, model: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str],
