@@ -261,7 +261,7 @@ def _other_coverage(r: _Row, out: dict[str, Any], payer_ids: frozenset[str] | se
     or a tertiary without a secondary, is a problem."""
     seen = {out.get("payer_id"): "payer_id"}
     for prefix, columns in _COVERAGE_COLUMNS.items():
-        if not any((r.row.get(c) or "").strip() for c in columns):
+        if not any(map(str.strip, filter(None, map(r.row.get, columns)))):  # every column empty or blank
             out.update({prefix + f: None for f in COVERAGE_FIELDS})
             continue
         if prefix == "tertiary_" and out.get("secondary_payer_id") is None:
