@@ -262,7 +262,7 @@ def _other_coverage(r: _Row, out: dict[str, Any], payer_ids: frozenset[str] | se
     seen = {out.get("payer_id"): "payer_id"}
     for prefix, columns in _COVERAGE_COLUMNS.items():
         if not any(map(str.strip, filter(None, map(r.row.get, columns)))):  # every column empty or blank
-            out.update({prefix + f: None for f in COVERAGE_FIELDS})
+            out.update(dict.fromkeys(columns))
             continue
         if prefix == "tertiary_" and out.get("secondary_payer_id") is None:
             r.problems.append("tertiary_payer_id is given without a secondary_payer_id")
