@@ -325,6 +325,14 @@ class _Poster:
         found = self._route(found)
         by_pk = {st.pk: st for st in found.values()}
         self.claim_keys = key_set(s, "claims", ClaimLine.claim_pk, list(by_pk)) if by_pk else []
+        if by_pk and self.pg:
+            # Locked until the file's transaction ends, in id order, and read again: a worker posting
+            # another file to the same claims waits here, then reads what that one committed (its
+            # status, lines and postings), instead of overwriting it with what it read before.
+            for pk, freq, status in s.execute(
+                    select(Claim.id, Claim.frequency_code, Claim.status).where(Claim.id.in_(self.claim_keys))
+                    .order_by(Claim.id).with_for_update()):
+                by_pk[pk].frequency_code, by_pk[pk].status = freq, status
         if by_pk:
             for pk, lpk, lcn, proc, mods, charge, paid in s.execute(
                     select(ClaimLine.claim_pk, ClaimLine.id, ClaimLine.line_control_number, ClaimLine.procedure,

@@ -47,7 +47,7 @@ from benchmarks.bench_workers import (
 )
 from edi.x12 import open_x12
 from edi.x835 import parse_835
-from models import Authorization, Claim, Encounter, File, Inquiry, Remittance, UnmatchedPayment
+from models import Authorization, Claim, ClaimPayment, Encounter, File, Inquiry, Remittance, UnmatchedPayment
 from pipelines.cli.app import App
 from pipelines.errors import UsageError
 from pipelines.usecases.claim_status import build_status_requests
@@ -566,3 +566,44 @@ def test_one_claim_resubmitted_twice_at_once_is_replaced_once(tmp_path: Path, db
     finally:
         eng.dispose()
     assert len(replacements) == 1 and files == 1
+
+
+def test_two_remittances_paying_the_same_claims_at_once_add_up(tmp_path: Path, db_url: str) -> None:
+    """Two different remittances (other traces) paying the same claims, posted by two workers at the
+    same moment: each claim's paid amount is the sum of all its payments. Without the claims locked
+    as they are read, the second computed its claims from what it read before the first committed,
+    and its update overwrote the first's payment."""
+    files, claims, clps = make_files(1, 40, seed=13)
+    ((_, data),) = files
+    trace = re.search(rb"~\s*TRN\*1\*([^*~]+)", data)
+    assert trace is not None
+    other = (data.replace(b"*000000001*0*T*:~", b"*000000002*0*T*:~").replace(b"IEA*1*000000001~", b"IEA*1*000000002~")
+             .replace(b"TRN*1*" + trace.group(1), b"TRN*1*" + trace.group(1) + b"B"))
+    app = practice(tmp_path, db_url)
+    store_claims(app, claims)
+    app.close()
+    apps = {}
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        apps[label] = practice(tmp_path / label, db_url)
+
+    def post(label: str) -> Callable[[App], IngestResult]:
+        def run(app: App) -> IngestResult:
+            result = IngestResult()
+            ingest_bytes(app.config, app.uow, f"{label}.835", data if label == "a" else other, result)
+            return result
+        return run
+
+    results = _at_once(db_url, apps, lambda app: post("a" if app is apps["a"] else "b")(app))
+    assert [r.counts.get("remittances_posted") for r in results.values()] == [1, 1]
+    assert payments_per_claim(db_url) == Counter({c: 2 * n for c, n in clps.items()})
+    eng = create_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            paid = dict(conn.execute(select(Claim.claim_id, Claim.paid)).all())
+            summed = dict(conn.execute(select(Claim.claim_id, func.sum(ClaimPayment.paid))
+                                       .join(ClaimPayment, ClaimPayment.claim_pk == Claim.id)
+                                       .group_by(Claim.claim_id)).all())
+    finally:
+        eng.dispose()
+    assert paid == summed
