@@ -587,14 +587,14 @@ def test_two_remittances_paying_the_same_claims_at_once_add_up(tmp_path: Path, d
         (tmp_path / label).mkdir()
         apps[label] = practice(tmp_path / label, db_url)
 
-    def post(label: str) -> Callable[[App], IngestResult]:
-        def run(app: App) -> IngestResult:
-            result = IngestResult()
-            ingest_bytes(app.config, app.uow, f"{label}.835", data if label == "a" else other, result)
-            return result
-        return run
+    payloads = {id(apps["a"]): data, id(apps["b"]): other}
 
-    results = _at_once(db_url, apps, lambda app: post("a" if app is apps["a"] else "b")(app))
+    def post(app: App) -> IngestResult:
+        result = IngestResult()
+        ingest_bytes(app.config, app.uow, f"{id(app)}.835", payloads[id(app)], result)
+        return result
+
+    results = _at_once(db_url, apps, post)
     assert [r.counts.get("remittances_posted") for r in results.values()] == [1, 1]
     assert payments_per_claim(db_url) == Counter({c: 2 * n for c, n in clps.items()})
     eng = create_engine(db_url)
