@@ -154,8 +154,9 @@ class Claim(Base):
 
 class ClaimLine(Base):
     __tablename__ = "claim_lines"
-    # PostgreSQL: room on each page, so posting a line's paid amount is a heap-only update (migration 0004)
-    __table_args__ = {"postgresql_with": {"fillfactor": 85}}
+    # PostgreSQL: room on each page for a new version of every line on it, so posting the paid amounts
+    # of a claim's lines is a heap-only update (migrations 0004 and 0005)
+    __table_args__ = {"postgresql_with": {"fillfactor": 45}}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)

@@ -75,7 +75,8 @@ class Adjustment(Base):
     # the claim of claim_payment_id, kept for nets per claim by one index; no foreign key of its own
     # (one lookup per row on the posting's busiest insert; migration 0004)
     claim_pk: Mapped[int] = mapped_column(index=True)
-    line_pk: Mapped[int | None] = mapped_column(ForeignKey("claim_lines.id"))
+    # a line of that claim; no foreign key either: a sent claim's lines are never deleted (migration 0005)
+    line_pk: Mapped[int | None]
     group: Mapped[str] = mapped_column(String(2))
     reason: Mapped[str] = mapped_column(String(5))
     amount: Mapped[Decimal]
@@ -91,7 +92,7 @@ class Remark(Base):
     claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id", ondelete="CASCADE"),
                                                   index=True)
     claim_pk: Mapped[int] = mapped_column(index=True)  # the claim of claim_payment_id, as in Adjustment
-    line_pk: Mapped[int | None] = mapped_column(ForeignKey("claim_lines.id"))
+    line_pk: Mapped[int | None]  # as in Adjustment
     code: Mapped[str] = mapped_column(String(8))
 
 

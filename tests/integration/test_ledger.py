@@ -33,14 +33,14 @@ class TestSchema:
         assert diff == []
 
     def test_claim_lines_leave_room_for_heap_only_updates(self, db_url: str) -> None:
-        """PostgreSQL: claim_lines has fillfactor 85 (posting a line's paid amount stays on its page)."""
+        """PostgreSQL: claim_lines has fillfactor 45 (posting the paid amounts of a claim's lines stays on their page)."""
         if not db_url.startswith("postgresql"):
             pytest.skip("a PostgreSQL storage parameter")
         eng = make_engine(db_url)
         with eng.connect() as conn:
             options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'claim_lines'")).scalar()
         eng.dispose()
-        assert options == ["fillfactor=85"]
+        assert options == ["fillfactor=45"]
 
 
 class TestControlNumbers:

@@ -99,3 +99,12 @@ class TestGuards:
         assert {s.value for s in ClaimStatus} == {
             "held", "ready", "submitted", "accepted", "rejected", "paid", "denied", "patient_responsibility",
             "reversed", "void", "crossed_over"}
+
+
+def test_a_sent_claim_never_goes_back_to_unsent() -> None:
+    """Re-coding deletes and writes again the lines of unsent claims only; the postings' adjustments and
+    remarks name lines without a foreign key (migration 0005), which holds because no claim an 835 can
+    post to (anything sent) ever becomes unsent again."""
+    back = [(before, event, after) for (before, event), after in TRANSITIONS.items()
+            if before is not None and before not in UNSENT and after in UNSENT]
+    assert back == []
