@@ -19,9 +19,11 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import queue
+import threading
 import zlib
 from collections import namedtuple
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -46,8 +48,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-__all__ = ["chunks", "collector_paused", "copy_rows", "copy_update", "in_list", "insert_rows", "is_pg", "key_set",
-           "new_ids", "read_columns", "record_type", "records", "update_rows"]
+__all__ = ["WriteBehind", "chunks", "collector_paused", "copy_rows", "copy_update", "in_list", "insert_rows", "is_pg",
+           "key_set", "new_ids", "read_columns", "record_type", "records", "update_rows"]
 
 
 @contextmanager
@@ -67,6 +69,62 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+class WriteBehind:
+    """Writes of one session that run in order on a thread of their own while the caller computes
+    the next rows (PostgreSQL); on SQLite they run at once, in the caller's thread.
+
+    ``submit(fn, *args)`` queues ``fn(session, *args)``. The caller must not use the session again
+    before :meth:`drain`, which waits for every queued write and raises the first one's error (the
+    writes queued after a failed one are skipped: the transaction is lost anyway). While the database
+    runs a write (a COPY's foreign-key checks, an UPDATE), the driver lets go of the interpreter
+    lock, so the caller's Python work and the server's work overlap. Use it as a context manager:
+    leaving waits for the writes in hand and stops the thread, also on an error.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._jobs: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if is_pg(session):
+            self._thread = threading.Thread(target=self._run, name="write-behind", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                if self._error is None:
+                    job[0](self.session, *job[1])
+            except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread by drain()
+                self._error = e
+            finally:
+                self._jobs.task_done()
+        self._jobs.task_done()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._thread is None:
+            fn(self.session, *args)
+        else:
+            self._jobs.put((fn, args))
+
+    def drain(self) -> None:
+        if self._thread is not None:
+            self._jobs.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> WriteBehind:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+        if exc_type is None and self._error is not None:
+            raise self._error
 
 
 @functools.lru_cache(maxsize=64)

@@ -52,17 +52,17 @@ transaction). On SQLite the same calls are executemany and ``IN`` lists.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import queue
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Generator, Iterable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Numeric, Text, cast, delete, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
@@ -100,6 +100,7 @@ from pipelines.rules.remittance import (
 from pipelines.rules.underpayment import UNDERPAID
 from pipelines.usecases.applier import ApplyContext
 from pipelines.usecases.bulk import (
+    WriteBehind,
     collector_paused,
     copy_rows,
     copy_update,
@@ -134,56 +135,105 @@ def _claim_id(clp: Clp) -> str:
     return clp.claim_id
 
 
-def _read_ahead(claims: Iterable[_T], size: int, key: Callable[[_T], object] | None = None,
-                ) -> Generator[list[_T], None, None]:
-    """The claims in chunks of ``size``, read one chunk ahead by a thread of their own.
+def _chunked(claims: Iterable[_T], size: int, key: Callable[[_T], object] | None = None,
+             ) -> Iterator[tuple[list[_T], bool]]:
+    """The claims in chunks of ``size``, each with whether it is the last (the claims are read to
+    their end). With ``key``, a chunk is never cut between two claims of the same key (a chunk grows
+    past ``size`` instead): a reversal and its correction, which come one after the other, are posted
+    together wherever the chunk boundaries fall."""
+    batch: list[_T] = []
+    for claim in claims:
+        if len(batch) >= size and (key is None or key(claim) != key(batch[-1])):
+            yield batch, False
+            batch = []
+        batch.append(claim)
+    yield batch, True
 
-    With ``key``, a chunk is never cut between two claims of the same key (a chunk grows past
-    ``size`` instead): a reversal and its correction, which come one after the other, are posted
-    together wherever the chunk boundaries fall.
 
-    The 835 is parsed while the previous chunk's statements run on the database (the driver lets go
-    of the interpreter lock while it waits), so the two overlap. A reading error is raised here, in
-    the order the claims came; when the caller stops early (an error while posting), the thread stops
-    at its next chunk.
+class _ReadAhead(Generic[_T]):
+    """The items, each made by a thread of its own while the caller works on the one before.
+
+    The next item is made when the caller asks for it, or sooner once it calls :meth:`want`: posting
+    calls it when a chunk's statements are queued, so the next chunk is parsed while the database
+    works (the driver lets go of the interpreter lock while it waits) rather than while the poster's
+    own Python runs. A reading error is raised here, in the order the items came. :meth:`close`
+    (also on leaving a ``with``) stops the thread, e.g. when posting fails before the end.
     """
-    ready: queue.Queue[list[_T] | BaseException | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
 
-    def hand_over(item: list[_T] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                pass
-        return False
+    def __init__(self, items: Iterable[_T]) -> None:
+        self._items = iter(items)
+        self._ready: queue.Queue[tuple[_T] | BaseException | None] = queue.Queue(maxsize=1)
+        self._wanted = threading.Event()  # the thread may make the next item
+        self._pending = False  # the next item was asked for and is not taken yet (the caller's thread only)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="835-read-ahead", daemon=True)
+        self._thread.start()
 
-    def read() -> None:
+    def _read(self) -> None:
         try:
-            batch: list[_T] = []
-            for claim in claims:
-                if len(batch) >= size and (key is None or key(claim) != key(batch[-1])):
-                    if not hand_over(batch):
-                        return
-                    batch = []
-                batch.append(claim)
-            if batch and not hand_over(batch):
-                return
-            hand_over(None)
+            while True:
+                self._wanted.wait()
+                self._wanted.clear()
+                if self._stop.is_set():
+                    return
+                try:
+                    item = next(self._items)
+                except StopIteration:
+                    self._ready.put(None)
+                    return
+                self._ready.put((item,))  # never full: one item per want
         except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
-            hand_over(e)
+            self._ready.put(e)
 
-    reader = threading.Thread(target=read, name="835-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
+    def want(self) -> None:
+        """Start making the next item now (a second call before it is taken changes nothing)."""
+        if not self._pending:
+            self._pending = True
+            self._wanted.set()
+
+    def __iter__(self) -> Iterator[_T]:
+        while True:
+            self.want()
+            got = self._ready.get()
+            self._pending = False
+            if got is None:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield got[0]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wanted.set()
+        self._thread.join()
+
+    def __enter__(self) -> _ReadAhead[_T]:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+@dataclass
+class _Chunk:
+    """Claims of one 835 set, posted together; ``last``: the set is read to its SE (totals, PLB)."""
+
+    reader: Remittance835Reader
+    claims: list[Clp]
+    last: bool
+
+
+def _set_chunks(data: bytes, size: int) -> Iterator[_Chunk]:
+    """Every 835 set of the file in chunks of about ``size`` claims (:func:`_chunked`, by CLP01; a
+    set without claims is one empty chunk). Read by :class:`_ReadAhead`, the next set is parsed while
+    the last chunk of the one before it posts."""
+    for ts in open_x12(data):
+        if ts.set_id != "835":
+            raise ApplyError(f"transaction set {ts.set_id} {ts.control_number} in an 835 file",
+                             {"segment_number": ts.segment_number, "segment_id": "ST"})
+        reader = read_835(ts)
+        for batch, last in _chunked(reader, size, _claim_id):
+            yield _Chunk(reader, batch, last)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -243,6 +293,10 @@ def _unmatched_detail(c: Clp) -> dict[str, Any]:
     }
 
 
+_Nets = tuple[dict[int, Decimal], defaultdict[int, dict[tuple[str, str], Decimal]]]
+"""Net paid per claim pk, and net adjustment per claim pk and (group, CARC)."""
+
+
 @dataclass
 class _Matched:
     """One CLP of the chunk, the claim it posts to, its lines' matches and its ClaimPayment id."""
@@ -271,8 +325,9 @@ class _Poster:
     """Posts the claims of one remittance, a chunk at a time: :meth:`post` runs the steps in order."""
 
     def __init__(self, ctx: ApplyContext, remittance: Remittance, counts: Counter[str],
-                 payer_ids: Sequence[str] = ()) -> None:
+                 payer_ids: Sequence[str] = (), read_next: Callable[[], None] = lambda: None) -> None:
         self.ctx = ctx
+        self.read_next = read_next  # called once a chunk's writes are queued (:meth:`_ReadAhead.want`)
         self.payer_ids = payer_ids
         self.session = ctx.session
         self.rem = remittance
@@ -283,16 +338,25 @@ class _Poster:
         self.claim_keys: Any = []  # the chunk's matched claims (:func:`key_set`), for the queries that read them
 
     def post(self, batch: Sequence[Clp]) -> None:
-        """Post one chunk: unmatched claims kept, payments, adjustments and remarks, claims, history, denials."""
+        """Post one chunk: unmatched claims kept, payments, adjustments and remarks, claims, history, denials.
+
+        Everything the chunk writes is worked out from what :meth:`_match` and :meth:`_nets` read
+        before its first write; the writes then run on a :class:`WriteBehind` thread, so the database
+        stores one table while the next one's rows are made."""
         matched = self._match(batch)
         if not matched:
             return
-        self._insert_payments(matched)
-        line_paid, lines_unmatched = self._insert_details(matched)
-        statuses = self._update_claims(matched)
-        copy_update(self.session, ClaimLine, ("paid",), list(line_paid.items()))
-        self._insert_events(matched, statuses)
-        self._update_denials(matched, statuses)
+        prior = self._nets(list({m.claim.pk: None for m in matched}))
+        with WriteBehind(self.session) as writes:
+            self._insert_payments(matched, writes)
+            line_paid, lines_unmatched = self._insert_details(matched, writes)
+            statuses = self._update_claims(matched, prior, writes)
+            writes.submit(copy_update, ClaimLine, ("paid",), list(line_paid.items()))
+            self._insert_events(matched, statuses, writes)
+            closed = self._update_denials(matched, statuses, writes)
+            self.read_next()  # the next chunk is parsed while the database stores this one
+            writes.drain()
+        self.counts["denials_closed"] += sum(closed)
         self.counts.update(after_posting(
             self.session, self.ctx.config,
             [Posted(m.clp, m.claim.pk, tuple(ln.pk if ln is not None else None for ln in m.lines), m.payment_id,
@@ -308,11 +372,12 @@ class _Poster:
     def _load(self, batch: Sequence[Clp]) -> dict[str, StoredClaim]:
         """The sent claims the chunk's CLP01s name (exactly, else by :func:`find_claim`), with their lines."""
         s = self.session
+        run = s.connection().execute  # Core, all rows at once: no ORM loading, no fetch per row
         ids = list({c.claim_id: None for c in batch})
         found: dict[str, StoredClaim] = {}
-        for cid, pk, freq, status in s.execute(
+        for cid, pk, freq, status in run(
                 select(Claim.claim_id, Claim.id, Claim.frequency_code, Claim.status)
-                .where(Claim.claim_id.in_(key_set(s, "clp01", Claim.claim_id, ids)), Claim.status.notin_(_UNSENT))):
+                .where(Claim.claim_id.in_(key_set(s, "clp01", Claim.claim_id, ids)), Claim.status.notin_(_UNSENT))).all():
             found[cid] = StoredClaim(pk, cid, freq, status)
         for cid in ids:
             if cid in found:
@@ -329,17 +394,17 @@ class _Poster:
             # Locked until the file's transaction ends, in id order, and read again: a worker posting
             # another file to the same claims waits here, then reads what that one committed (its
             # status, lines and postings), instead of overwriting it with what it read before.
-            for pk, freq, status in s.execute(
+            for pk, freq, status in run(
                     select(Claim.id, Claim.frequency_code, Claim.status).where(Claim.id.in_(self.claim_keys))
-                    .order_by(Claim.id).with_for_update()):
+                    .order_by(Claim.id).with_for_update()).all():
                 by_pk[pk].frequency_code, by_pk[pk].status = freq, status
         if by_pk:
-            for pk, lpk, lcn, proc, mods, charge, paid in s.execute(
+            for pk, lpk, lcn, proc, mods, charge, paid in run(
                     select(ClaimLine.claim_pk, ClaimLine.id, ClaimLine.line_control_number, ClaimLine.procedure,
                            cast(ClaimLine.modifiers, Text), type_coerce(ClaimLine.charge, _MONEY),
                            type_coerce(ClaimLine.paid, _MONEY))
                     .where(ClaimLine.claim_pk.in_(self.claim_keys))
-                    .order_by(ClaimLine.claim_pk, ClaimLine.line_number)):
+                    .order_by(ClaimLine.claim_pk, ClaimLine.line_number)).all():
                 by_pk[pk].lines.append(StoredLine(lpk, lcn, proc, _modifiers(mods), charge, paid))
         return found
 
@@ -383,22 +448,22 @@ class _Poster:
                 log.warning("payment_unmatched", file_id=self.ctx.file.id, claim_id=u[1])
         return matched
 
-    def _insert_payments(self, matched: list[_Matched]) -> None:
+    def _insert_payments(self, matched: list[_Matched], writes: WriteBehind) -> None:
         """One ClaimPayment per matched CLP; its id is kept on the match."""
         s, rid, now = self.session, self.rem.id, self.now
         payments = [(rid, m.claim.pk, m.clp.status_code, m.clp.charge, m.clp.paid, m.clp.patient_responsibility,
                      m.clp.payer_claim_number or None, now) for m in matched]
         if self.pg:
-            payment_ids = new_ids(s, ClaimPayment, len(payments))
-            copy_rows(s, ClaimPayment, ("id", *_PAYMENT),
-                      [(i, *p) for p, i in zip(payments, payment_ids, strict=True)])
+            payment_ids = new_ids(s, ClaimPayment, len(payments))  # read before the first write is queued
+            writes.submit(copy_rows, ClaimPayment, ("id", *_PAYMENT),
+                          [(i, *p) for p, i in zip(payments, payment_ids, strict=True)])
         else:
             payment_ids = list(s.scalars(insert(ClaimPayment).returning(ClaimPayment.id, sort_by_parameter_order=True),
                                          [dict(zip(_PAYMENT, p, strict=True)) for p in payments]))
         for m, pid in zip(matched, payment_ids, strict=True):
             m.payment_id = pid
 
-    def _insert_details(self, matched: list[_Matched]) -> tuple[dict[int, Decimal], int]:
+    def _insert_details(self, matched: list[_Matched], writes: WriteBehind) -> tuple[dict[int, Decimal], int]:
         """Every CAS and remark at claim and line level; returns (line pk -> new net paid, lines unmatched)."""
         adjustments: list[tuple[Any, ...]] = []
         remarks: list[tuple[Any, ...]] = []
@@ -423,19 +488,20 @@ class _Poster:
                     adjust((pid, pk, lpk, a.group, a.reason, a.amount, a.quantity))
                 for code in svc.remarks:
                     remark((pid, pk, lpk, code))
-        copy_rows(self.session, Adjustment, _ADJUSTMENT, adjustments)
-        copy_rows(self.session, Remark, _REMARK, remarks)
+        writes.submit(copy_rows, Adjustment, _ADJUSTMENT, adjustments)
+        writes.submit(copy_rows, Remark, _REMARK, remarks)
         return line_paid, lines_unmatched
 
-    def _nets(self, pks: list[int]) -> tuple[dict[int, Decimal], dict[int, dict[tuple[str, str], Decimal]]]:
-        """Net paid, and net adjustment per (group, CARC), of every posting of these claims (this chunk's too):
-        ``pks`` are the chunk's matched claims, staged by :meth:`_load` as ``claim_keys``."""
+    def _nets(self, pks: list[int]) -> _Nets:
+        """Net paid, and net adjustment per (group, CARC), of the earlier postings of these claims (read
+        before the chunk writes its own): ``pks`` are the chunk's matched claims, staged by :meth:`_load`
+        as ``claim_keys``."""
         s = self.session
         net_paid: dict[int, Decimal] = dict.fromkeys(pks, ZERO)
         for pk, total in s.execute(select(ClaimPayment.claim_pk, type_coerce(func.sum(ClaimPayment.paid), _MONEY))
                                    .where(ClaimPayment.claim_pk.in_(self.claim_keys)).group_by(ClaimPayment.claim_pk)):
             net_paid[pk] = cents(total)
-        net_adj: dict[int, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+        net_adj: defaultdict[int, dict[tuple[str, str], Decimal]] = defaultdict(dict)
         for pk, group, reason, total in s.execute(
                 select(Adjustment.claim_pk, Adjustment.group, Adjustment.reason,
                        type_coerce(func.sum(Adjustment.amount), _MONEY))
@@ -444,12 +510,14 @@ class _Poster:
             net_adj[pk][(group, reason)] = cents(total)
         return net_paid, net_adj
 
-    def _update_claims(self, matched: list[_Matched]) -> dict[int, ClaimStatus]:
+    def _update_claims(self, matched: list[_Matched], prior: _Nets, writes: WriteBehind) -> dict[int, ClaimStatus]:
         """Each touched claim's status (through the lifecycle), paid, patient share, payer claim number
-        and payment date, from the net of all its postings; returns the new statuses."""
+        and payment date, from the net of all its postings (``prior``, the earlier ones, plus this
+        chunk's, added as they are stored: each amount in cents); returns the new statuses."""
         last: dict[int, _Matched] = {}
         pcn: dict[int, str] = {}
         paid_at: dict[int, datetime] = {}
+        net_paid, net_adj = prior
         for m in matched:
             c, pk = m.clp, m.claim.pk
             last[pk] = m
@@ -457,7 +525,11 @@ class _Poster:
                 pcn[pk] = c.payer_claim_number
             if c.paid > 0:
                 paid_at[pk] = self.paid_date
-        net_paid, net_adj = self._nets(list(last))
+            net_paid[pk] += cents(c.paid)
+            adjusted = net_adj[pk]
+            for a in itertools.chain(c.adjustments, *(svc.adjustments for svc in c.lines)):
+                key = (a.group, a.reason)
+                adjusted[key] = adjusted.get(key, ZERO) + cents(a.amount)
         statuses: dict[int, ClaimStatus] = {}
         rows: list[tuple[Any, ...]] = []
         for pk, m in last.items():
@@ -469,29 +541,28 @@ class _Poster:
             status = statuses[pk] = transition(m.claim.status, event, claim_id=m.claim.claim_id)
             # no new payer claim number or payment date (None): the claim keeps the one it has
             rows.append((pk, status.value, net_paid[pk], patient, pcn.get(pk), paid_at.get(pk)))
-        copy_update(self.session, Claim, _CLAIM, rows, {"status_reason": None, "updated_at": self.now},
-                    keep_null=("payer_claim_number", "paid_at"))
+        writes.submit(copy_update, Claim, _CLAIM, rows, {"status_reason": None, "updated_at": self.now},
+                      ("payer_claim_number", "paid_at"))
         return statuses
 
-    def _insert_events(self, matched: list[_Matched], statuses: dict[int, ClaimStatus]) -> None:
+    def _insert_events(self, matched: list[_Matched], statuses: dict[int, ClaimStatus], writes: WriteBehind) -> None:
         """One ClaimStatusEvent (source 835) per posting."""
         file_id, date_, trace, now = self.ctx.file.id, self.rem.payment_date, self.rem.trace_number[:50], self.now
         events = [(m.claim.pk, file_id, "835", None, m.clp.status_code, date_,
                    f"835 CLP02 {m.clp.status_code}: paid {m.clp.paid:.2f}, claim now {statuses[m.claim.pk]}",
                    m.clp.payer_claim_number or None, trace, now)
                   for m in matched]
-        copy_rows(self.session, ClaimStatusEvent, _EVENT, events)
+        writes.submit(copy_rows, ClaimStatusEvent, _EVENT, events)
 
-    def _update_denials(self, matched: list[_Matched], statuses: dict[int, ClaimStatus]) -> None:
-        """Close the open denials of claims now paid, then open one Denial per denied adjustment."""
-        s, now = self.session, self.now
+    def _update_denials(self, matched: list[_Matched], statuses: dict[int, ClaimStatus],
+                        writes: WriteBehind) -> list[int]:
+        """Close the open denials of claims now paid, then open one Denial per denied adjustment; returns
+        a list that holds the number of denials closed once ``writes`` are drained."""
+        now = self.now
+        closed: list[int] = []
         paid_pks = [pk for pk, status in statuses.items() if status is ClaimStatus.PAID]
         if paid_pks:
-            closed = s.execute(update(Denial).where(Denial.claim_pk.in_(key_set(s, "paid", Denial.claim_pk, paid_pks)),
-                                                    Denial.state == "open", Denial.category != UNDERPAID)
-                               .values(state="closed", note="paid by a later posting", updated_at=now)
-                               .execution_options(synchronize_session=False))
-            self.counts["denials_closed"] += int(getattr(closed, "rowcount", 0) or 0)
+            writes.submit(_close_denials, paid_pks, now, closed)
         denials: list[tuple[Any, ...]] = []
         for m in matched:
             for item in denial_items(m.clp, statuses[m.claim.pk]):
@@ -500,8 +571,19 @@ class _Poster:
                                 item.reason, list(item.remarks), item.amount, item.category, item.action, "open",
                                 now, now))
         if denials:
-            copy_rows(s, Denial, _DENIAL, denials)
+            writes.submit(copy_rows, Denial, _DENIAL, denials)
             self.counts["denials_opened"] += len(denials)
+        return closed
+
+
+def _close_denials(s: Session, pks: list[int], now: datetime, closed: list[int]) -> None:
+    """The open denials of these claims (paid now) closed, their number appended to ``closed``
+    (underpaid items excepted: they follow the net)."""
+    result = s.execute(update(Denial).where(Denial.claim_pk.in_(key_set(s, "paid", Denial.claim_pk, pks)),
+                                            Denial.state == "open", Denial.category != UNDERPAID)
+                       .values(state="closed", note="paid by a later posting", updated_at=now)
+                       .execution_options(synchronize_session=False))
+    closed.append(int(getattr(result, "rowcount", 0) or 0))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -524,26 +606,14 @@ _REMITTANCE_LOCK = 0x45445252
 """The first key of the advisory lock on a remittance's payer and trace ("EDRR", see :func:`_already_posted`)."""
 
 
-def _already_posted(ctx: ApplyContext, reader: Remittance835Reader, key: str, trace: str,
-                    counts: Counter[str]) -> bool:
-    """Whether this payer's TRN02 was posted before; if so the set is read to its SE and counted.
-
-    Its claims that were kept unmatched then are tried again (:func:`_post_kept_unmatched`). Two
-    workers posting two files with the same remittance take turns here (PostgreSQL), so the second
-    finds the first's and counts a duplicate instead of failing on the unique payer and trace."""
+def _posted_before(ctx: ApplyContext, key: str, trace: str) -> int | None:
+    """The Remittance of this payer's TRN02 if it was posted before (from this file, an earlier one
+    or a replay). Two workers posting two files with the same remittance take turns here
+    (PostgreSQL), so the second finds the first's and counts a duplicate instead of failing on the
+    unique payer and trace."""
     xact_lock(ctx.session, _REMITTANCE_LOCK, f"{key}\x1f{trace}".encode())
-    rem_id = ctx.session.scalar(select(Remittance.id).where(Remittance.payer_key == key,
-                                                            Remittance.trace_number == trace))
-    if not rem_id:
-        return False
-    waiting = set(ctx.session.scalars(select(UnmatchedPayment.claim_id).where(
-        UnmatchedPayment.remittance_id == rem_id, UnmatchedPayment.resolved.is_(False))))
-    retry = [c for c in reader if c.claim_id in waiting]  # read to the SE so the next set starts cleanly
-    if retry:
-        _post_kept_unmatched(ctx, reader, rem_id, retry, counts)
-    counts["duplicate_remittances"] += 1
-    log.info("remittance_duplicate", file_id=ctx.file.id, st_control=reader.control_number, trace_number=trace)
-    return True
+    return ctx.session.scalar(select(Remittance.id).where(Remittance.payer_key == key,
+                                                          Remittance.trace_number == trace))
 
 
 def _post_kept_unmatched(ctx: ApplyContext, reader: Remittance835Reader, rem_id: int, retry: Sequence[Clp],
@@ -620,33 +690,61 @@ def _check_balance(ctx: ApplyContext, reader: Remittance835Reader, rem: Remittan
     log.warning("remittance_forced", file_id=ctx.file.id, remittance_id=rem.id, findings=len(messages))
 
 
-def _post_set(ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[str]) -> None:
-    """Post one 835 transaction set: duplicate check, claims a chunk at a time, balance, PLB."""
-    s = ctx.session
-    payment = reader.payment
-    key, trace = _payer_key(reader), payment.trace_number[:80]
-    if _already_posted(ctx, reader, key, trace, counts):
-        return
-    rem = Remittance(file_id=ctx.file.id, st_control=reader.control_number, payer_key=key,
-                     payer_name=(reader.payer.name or None) and reader.payer.name[:80], trace_number=trace,
-                     amount=payment.signed_amount, method=payment.method[:8] or None,
-                     payment_date=payment.date, balanced=True, forced=False, balance_errors=[])
-    s.add(rem)
-    s.flush()
-    poster = _Poster(ctx, rem, counts, _payer_ids(reader))
-    with closing(_read_ahead(reader, CHUNK, _claim_id)) as chunks:  # an error while posting stops the reading too
-        for batch in chunks:
-            poster.post(batch)
-    _check_balance(ctx, reader, rem, counts)
-    plb = [{"remittance_id": rem.id, "provider_id": p.provider_id[:50] or None, "fiscal_date": p.fiscal_date,
-            "reason": p.reason[:4], "reference": p.reference[:80] or None, "amount": p.amount}
-           for p in reader.provider_adjustments]
-    if plb:
-        insert_rows(s, ProviderAdjustment, plb)
-        counts["provider_adjustments"] += len(plb)
-    counts["remittances_posted"] += 1
-    log.info("remittance_posted", file_id=ctx.file.id, remittance_id=rem.id, st_control=reader.control_number,
-             trace_number=trace, amount=str(rem.amount))
+class _SetPosting:
+    """One 835 transaction set, posted a chunk at a time as :func:`_set_chunks` hands them over: the
+    duplicate check first; then a new remittance's claims are posted, or a duplicate's claims that
+    were kept unmatched are gathered to be tried again; :meth:`finish` (its last chunk read) checks
+    the balance and stores the PLBs."""
+
+    def __init__(self, ctx: ApplyContext, reader: Remittance835Reader, counts: Counter[str],
+                 read_next: Callable[[], None]) -> None:
+        _check_payee(ctx, reader, counts)
+        self.ctx, self.reader, self.counts = ctx, reader, counts
+        payment = reader.payment
+        key, self.trace = _payer_key(reader), payment.trace_number[:80]
+        self.earlier = _posted_before(ctx, key, self.trace)
+        self.waiting: set[str] = set()
+        self.retry: list[Clp] = []
+        self.poster: _Poster | None = None
+        if self.earlier:
+            self.waiting = set(ctx.session.scalars(select(UnmatchedPayment.claim_id).where(
+                UnmatchedPayment.remittance_id == self.earlier, UnmatchedPayment.resolved.is_(False))))
+            return
+        rem = self.rem = Remittance(
+            file_id=ctx.file.id, st_control=reader.control_number, payer_key=key,
+            payer_name=(reader.payer.name or None) and reader.payer.name[:80], trace_number=self.trace,
+            amount=payment.signed_amount, method=payment.method[:8] or None, payment_date=payment.date,
+            balanced=True, forced=False, balance_errors=[])
+        ctx.session.add(rem)
+        ctx.session.flush()
+        self.poster = _Poster(ctx, rem, counts, _payer_ids(reader), read_next)
+
+    def take(self, claims: list[Clp]) -> None:
+        if self.poster is not None:
+            self.poster.post(claims)
+        else:
+            self.retry += [c for c in claims if c.claim_id in self.waiting]
+
+    def finish(self) -> None:
+        ctx, reader, counts = self.ctx, self.reader, self.counts
+        if self.earlier:
+            if self.retry:
+                _post_kept_unmatched(ctx, reader, self.earlier, self.retry, counts)
+            counts["duplicate_remittances"] += 1
+            log.info("remittance_duplicate", file_id=ctx.file.id, st_control=reader.control_number,
+                     trace_number=self.trace)
+            return
+        rem = self.rem
+        _check_balance(ctx, reader, rem, counts)
+        plb = [{"remittance_id": rem.id, "provider_id": p.provider_id[:50] or None, "fiscal_date": p.fiscal_date,
+                "reason": p.reason[:4], "reference": p.reference[:80] or None, "amount": p.amount}
+               for p in reader.provider_adjustments]
+        if plb:
+            insert_rows(ctx.session, ProviderAdjustment, plb)
+            counts["provider_adjustments"] += len(plb)
+        counts["remittances_posted"] += 1
+        log.info("remittance_posted", file_id=ctx.file.id, remittance_id=rem.id, st_control=reader.control_number,
+                 trace_number=self.trace, amount=str(rem.amount))
 
 
 def apply_835(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
@@ -655,12 +753,14 @@ def apply_835(ctx: ApplyContext, data: bytes) -> dict[str, Any]:
     for name in ("remittances_posted", "duplicate_remittances", "claims_posted", "claims_unmatched",
                  "denials_opened", "denials_closed", "provider_adjustments"):
         counts[name] = 0
-    with collector_paused():  # no reference cycles: the collector would only walk the rows again and again
-        for ts in open_x12(data):
-            if ts.set_id != "835":
-                raise ApplyError(f"transaction set {ts.set_id} {ts.control_number} in an 835 file",
-                                 {"segment_number": ts.segment_number, "segment_id": "ST"})
-            reader = read_835(ts)
-            _check_payee(ctx, reader, counts)
-            _post_set(ctx, reader, counts)
+    current: _SetPosting | None = None
+    # no reference cycles: the collector would only walk the rows again and again; an error while
+    # posting stops the reading too
+    with collector_paused(), _ReadAhead(_set_chunks(data, CHUNK)) as stream:
+        for chunk in stream:
+            if current is None or current.reader is not chunk.reader:
+                current = _SetPosting(ctx, chunk.reader, counts, stream.want)
+            current.take(chunk.claims)
+            if chunk.last:
+                current.finish()
     return dict(counts)
