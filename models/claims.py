@@ -179,7 +179,7 @@ class ClaimStatusEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
-    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
+    file_id: Mapped[int | None]  # no foreign key: files are never deleted (migration 0005)
     source: Mapped[str] = mapped_column(String(8))
     category: Mapped[str | None] = mapped_column(String(8))
     code: Mapped[str | None] = mapped_column(String(8))

@@ -19,6 +19,8 @@ class File(Base):
     direction: ``out`` or ``in``. kind: 837P, 270, 276, 835, 999, TA1, 277CA, 271, 277, unknown.
     state, outbound: built -> sent -> accepted | accepted_with_errors | rejected.
     state, inbound: received -> processed | failed (| duplicate, for a byte-identical file).
+    Never deleted (a trigger refuses it, migration 0005): status events name their file without a
+    foreign key.
     """
 
     __tablename__ = "files"

@@ -24,7 +24,8 @@ __all__ = [
 
 
 class Remittance(Base):
-    """One 835 transaction set posted; (payer_key, trace_number) is never posted twice."""
+    """One 835 transaction set posted; (payer_key, trace_number) is never posted twice. Never deleted
+    (a trigger refuses it, migration 0005): its ClaimPayments name it without a foreign key."""
 
     __tablename__ = "remittances"
 
@@ -51,7 +52,8 @@ class ClaimPayment(Base):
     __tablename__ = "claim_payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id", ondelete="CASCADE"), index=True)
+    # no foreign key: the remittance the same transaction wrote; remittances are never deleted (migration 0005)
+    remittance_id: Mapped[int] = mapped_column(index=True)
     claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
     status_code: Mapped[str] = mapped_column(String(2))
     charge: Mapped[Decimal]

@@ -1,4 +1,4 @@
-"""835 posting: claim lines updated on their page, adjustment and remark lines without a lookup
+"""835 posting, a lighter write path (2): lines updated on their page, fewer lookups per row
 
 * PostgreSQL only: ``claim_lines`` is stored with fillfactor 45 (was 85). Posting sets the paid
   amount of every line of a claim at once; with 85 a page had room for the new versions of about one
@@ -8,8 +8,14 @@
 * ``adjustments.line_pk`` and ``remarks.line_pk`` lose their foreign keys to ``claim_lines``. The
   line is a line of the row's claim (the claim of its ``claim_payment_id``, whose foreign key stays,
   with its cascade); claim lines are only ever deleted while their claim is unsent (re-coding), and
-  the lifecycle never takes a sent claim back to unsent, so no posting can name a line that goes
-  away. Each key was one lookup per row on the posting's busiest inserts.
+  the lifecycle never takes a sent claim back to unsent, so no posting can name a line that goes away.
+* ``claim_payments.remittance_id`` and ``claim_status_events.file_id`` lose their foreign keys to
+  ``remittances`` and ``files``. Every row of a posting names the one remittance and the one file
+  that the same transaction has just written, so the lookup could not fail; what the keys also did
+  was cascade or refuse a delete of the parent. Instead remittances and files are append-only: a
+  trigger refuses to delete them, so no payment or event can lose its parent.
+
+Each key was one lookup per row on the posting's inserts (five rows per claim).
 
 Revision ID: 0005
 Revises: 0004
@@ -22,20 +28,40 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
+_DROPPED = [  # table, constraint, column, referenced table, ON DELETE
+    ('adjustments', 'fk_adjustments_line_pk_claim_lines', 'line_pk', 'claim_lines', None),
+    ('remarks', 'fk_remarks_line_pk_claim_lines', 'line_pk', 'claim_lines', None),
+    ('claim_payments', 'fk_claim_payments_remittance_id_remittances', 'remittance_id', 'remittances', 'CASCADE'),
+    ('claim_status_events', 'fk_claim_status_events_file_id_files', 'file_id', 'files', None),
+]
+_APPEND_ONLY = ('remittances', 'files')
+
 
 def upgrade() -> None:
-    with op.batch_alter_table('adjustments', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_adjustments_line_pk_claim_lines', type_='foreignkey')
-    with op.batch_alter_table('remarks', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_remarks_line_pk_claim_lines', type_='foreignkey')
+    for table, name, *_ in _DROPPED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_constraint(name, type_='foreignkey')
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('ALTER TABLE claim_lines SET (fillfactor = 45)')
+        op.execute("CREATE FUNCTION edi_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   "RAISE EXCEPTION 'rows of % are never deleted: payments and status events name them', "
+                   "TG_TABLE_NAME; END $$")
+        for table in _APPEND_ONLY:
+            op.execute(f'CREATE TRIGGER {table}_append_only BEFORE DELETE ON {table} '
+                       f'FOR EACH ROW EXECUTE FUNCTION edi_append_only()')
+    else:
+        for table in _APPEND_ONLY:
+            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE DELETE ON {table} BEGIN SELECT "
+                       f"RAISE(ABORT, 'rows of {table} are never deleted: payments and status events name them'); END")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    pg = op.get_bind().dialect.name == 'postgresql'
+    for table in _APPEND_ONLY:
+        op.execute(f'DROP TRIGGER {table}_append_only' + (f' ON {table}' if pg else ''))
+    if pg:
+        op.execute('DROP FUNCTION edi_append_only()')
         op.execute('ALTER TABLE claim_lines SET (fillfactor = 85)')
-    with op.batch_alter_table('remarks', schema=None) as batch_op:
-        batch_op.create_foreign_key('fk_remarks_line_pk_claim_lines', 'claim_lines', ['line_pk'], ['id'])
-    with op.batch_alter_table('adjustments', schema=None) as batch_op:
-        batch_op.create_foreign_key('fk_adjustments_line_pk_claim_lines', 'claim_lines', ['line_pk'], ['id'])
+    for table, name, column, parent, ondelete in reversed(_DROPPED):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_foreign_key(name, parent, [column], ['id'], ondelete=ondelete)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import stat
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
-from models import Base, File, make_engine
+from models import Base, File, Remittance, make_engine
 from pipelines.cli.app import App
 from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from pipelines.usecases.ledger import next_control, record_inbound, sniff_kind
@@ -41,6 +43,21 @@ class TestSchema:
             options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'claim_lines'")).scalar()
         eng.dispose()
         assert options == ["fillfactor=45"]
+
+
+    @pytest.mark.parametrize("table", ["remittances", "files"])
+    def test_remittances_and_files_are_never_deleted(self, app: App, table: str) -> None:
+        """Payments and status events name them without a foreign key (migration 0005): a delete is refused."""
+        with app.transaction() as s:
+            f, _ = record_inbound(s, name="ack.x12", data=TA1, archive_dir=app.config.archive_dir)
+            s.add(Remittance(file_id=f.id, st_control="0001", payer_key="P", trace_number="T1", amount=Decimal("0"),
+                             balanced=True))
+        with app.engine.connect() as conn:
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1
+        with pytest.raises(DBAPIError, match=f"rows of {table} are never deleted"), app.engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {table}"))
+        with app.engine.connect() as conn:
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1
 
 
 class TestControlNumbers:
