@@ -47,7 +47,8 @@ class Remittance(Base):
 
 
 class ClaimPayment(Base):
-    """One CLP loop posted against a stored claim (reversals carry negative amounts)."""
+    """One CLP loop posted against a stored claim (reversals carry negative amounts). Never deleted (a
+    trigger refuses it, migration 0005): its adjustments and remarks name it without a foreign key."""
 
     __tablename__ = "claim_payments"
 
@@ -62,9 +63,6 @@ class ClaimPayment(Base):
     payer_claim_number: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    adjustments: Mapped[list[Adjustment]] = relationship(cascade="all, delete-orphan")
-    remarks: Mapped[list[Remark]] = relationship(cascade="all, delete-orphan")
-
 
 class Adjustment(Base):
     """A CAS adjustment at claim level (line_pk null) or line level."""
@@ -72,12 +70,12 @@ class Adjustment(Base):
     __tablename__ = "adjustments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id", ondelete="CASCADE"),
-                                                  index=True)
-    # the claim of claim_payment_id, kept for nets per claim by one index; no foreign key of its own
-    # (one lookup per row on the posting's busiest insert; migration 0004)
+    # Written with its claim payment, never on its own, and without foreign keys (a lookup per row on
+    # the posting's busiest insert): the payment is append-only (migration 0005); claim_pk is its
+    # claim, kept for nets per claim by one index (0004); line_pk a line of that claim, and a sent
+    # claim's lines are never deleted (0005).
+    claim_payment_id: Mapped[int] = mapped_column(index=True)
     claim_pk: Mapped[int] = mapped_column(index=True)
-    # a line of that claim; no foreign key either: a sent claim's lines are never deleted (migration 0005)
     line_pk: Mapped[int | None]
     group: Mapped[str] = mapped_column(String(2))
     reason: Mapped[str] = mapped_column(String(5))
@@ -91,10 +89,9 @@ class Remark(Base):
     __tablename__ = "remarks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id", ondelete="CASCADE"),
-                                                  index=True)
-    claim_pk: Mapped[int] = mapped_column(index=True)  # the claim of claim_payment_id, as in Adjustment
-    line_pk: Mapped[int | None]  # as in Adjustment
+    claim_payment_id: Mapped[int] = mapped_column(index=True)  # as in Adjustment: no foreign keys
+    claim_pk: Mapped[int] = mapped_column(index=True)
+    line_pk: Mapped[int | None]
     code: Mapped[str] = mapped_column(String(8))
 
 

@@ -9,13 +9,17 @@
   line is a line of the row's claim (the claim of its ``claim_payment_id``, whose foreign key stays,
   with its cascade); claim lines are only ever deleted while their claim is unsent (re-coding), and
   the lifecycle never takes a sent claim back to unsent, so no posting can name a line that goes away.
-* ``claim_payments.remittance_id`` and ``claim_status_events.file_id`` lose their foreign keys to
-  ``remittances`` and ``files``. Every row of a posting names the one remittance and the one file
-  that the same transaction has just written, so the lookup could not fail; what the keys also did
-  was cascade or refuse a delete of the parent. Instead remittances and files are append-only: a
-  trigger refuses to delete them, so no payment or event can lose its parent.
+* ``claim_payments.remittance_id``, ``adjustments.claim_payment_id``, ``remarks.claim_payment_id``
+  and ``claim_status_events.file_id`` lose their foreign keys to ``remittances``, ``claim_payments``
+  and ``files``. Each of these rows names a parent that the same posting has just written (its
+  remittance, its payment, its file), with an id taken from that parent's own insert, so the lookup
+  could not fail; what the keys also did was cascade or refuse a delete of the parent. Instead files,
+  remittances and claim payments are append-only: a trigger refuses to delete them, so no payment,
+  adjustment, remark or event can lose its parent. (A posting undoes nothing by deleting: a reversal
+  is a posting of its own.) Keys to rows the posting did not write (claims, and for denials and COB
+  adjudications, which are few, also their payment and line) stay.
 
-Each key was one lookup per row on the posting's inserts (five rows per claim).
+Each key was one lookup per row on the posting's inserts (about five rows per claim).
 
 Revision ID: 0005
 Revises: 0004
@@ -32,9 +36,12 @@ _DROPPED = [  # table, constraint, column, referenced table, ON DELETE
     ('adjustments', 'fk_adjustments_line_pk_claim_lines', 'line_pk', 'claim_lines', None),
     ('remarks', 'fk_remarks_line_pk_claim_lines', 'line_pk', 'claim_lines', None),
     ('claim_payments', 'fk_claim_payments_remittance_id_remittances', 'remittance_id', 'remittances', 'CASCADE'),
+    ('adjustments', 'fk_adjustments_claim_payment_id_claim_payments', 'claim_payment_id', 'claim_payments',
+     'CASCADE'),
+    ('remarks', 'fk_remarks_claim_payment_id_claim_payments', 'claim_payment_id', 'claim_payments', 'CASCADE'),
     ('claim_status_events', 'fk_claim_status_events_file_id_files', 'file_id', 'files', None),
 ]
-_APPEND_ONLY = ('remittances', 'files')
+_APPEND_ONLY = ('files', 'remittances', 'claim_payments')
 
 
 def upgrade() -> None:
@@ -44,7 +51,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('ALTER TABLE claim_lines SET (fillfactor = 45)')
         op.execute("CREATE FUNCTION edi_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                   "RAISE EXCEPTION 'rows of % are never deleted: payments and status events name them', "
+                   "RAISE EXCEPTION 'rows of % are never deleted: postings and status events name them', "
                    "TG_TABLE_NAME; END $$")
         for table in _APPEND_ONLY:
             op.execute(f'CREATE TRIGGER {table}_append_only BEFORE DELETE ON {table} '
@@ -52,7 +59,7 @@ def upgrade() -> None:
     else:
         for table in _APPEND_ONLY:
             op.execute(f"CREATE TRIGGER {table}_append_only BEFORE DELETE ON {table} BEGIN SELECT "
-                       f"RAISE(ABORT, 'rows of {table} are never deleted: payments and status events name them'); END")
+                       f"RAISE(ABORT, 'rows of {table} are never deleted: postings and status events name them'); END")
 
 
 def downgrade() -> None:

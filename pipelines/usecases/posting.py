@@ -42,11 +42,19 @@ For every 835 transaction set in the file:
 Work is set-based, in chunks of :data:`CHUNK` claims as the reader streams them (memory stays flat):
 the chunk's CLP01s are staged and joined to find its claims (one query; only the CLP01s that find
 nothing exactly go through :func:`find_claim`), the matched claims are staged once for their lines
-and their nets; the rules (line matching, outcome, lifecycle, denials) run in Python on those rows;
-payments, adjustments, remarks, events and denials go in with one ``COPY`` each, and claims and lines
-are updated with one ``UPDATE ... FROM`` a staging table each (:mod:`pipelines.usecases.bulk`:
-``key_set``, ``copy_rows``, ``copy_update``; TEMP tables, so all of it stays in the file's
-transaction). On SQLite the same calls are executemany and ``IN`` lists.
+and the nets of their earlier postings; the rules (line matching, outcome, lifecycle, denials) run
+in Python on those rows, the chunk's own amounts added to the nets there; payments, adjustments,
+remarks, events and denials go in with one ``COPY`` each, and claims and lines are updated with one
+``UPDATE ... FROM`` a staging table each (:mod:`pipelines.usecases.bulk`: ``key_set``, ``copy_rows``,
+``copy_update``; TEMP tables, so all of it stays in the file's transaction). On SQLite the same calls
+are executemany and ``IN`` lists.
+
+On PostgreSQL three things overlap: the chunk's writes run in order on a thread of their own
+(:class:`pipelines.usecases.bulk.WriteBehind`) while the next table's rows are made; and once they
+are all queued, the next chunk (of this set or the next one) is parsed (:class:`_ReadAhead`) while
+the database stores them. The database work is the longest of the three; what it costs per row is
+kept small by the schema (migrations 0004 and 0005: no foreign-key lookup where the parent is
+implied, claim lines updated on their page).
 """
 
 from __future__ import annotations
@@ -330,7 +338,10 @@ class _Poster:
         self.read_next = read_next  # called once a chunk's writes are queued (:meth:`_ReadAhead.want`)
         self.payer_ids = payer_ids
         self.session = ctx.session
-        self.rem = remittance
+        # read here, once: between a chunk's first write and its drain the session is the writer's
+        # (an ORM attribute read then, if expired, would load it on the same connection)
+        self.rem_id, self.file_id, self.trace = remittance.id, ctx.file.id, remittance.trace_number[:50]
+        self.payment_date = remittance.payment_date
         self.counts = counts
         self.paid_date = _as_datetime(remittance.payment_date)
         self.pg = is_pg(ctx.session)
@@ -361,7 +372,7 @@ class _Poster:
             self.session, self.ctx.config,
             [Posted(m.clp, m.claim.pk, tuple(ln.pk if ln is not None else None for ln in m.lines), m.payment_id,
                     statuses[m.claim.pk]) for m in matched],
-            payment_date=self.rem.payment_date, now=self.now))
+            payment_date=self.payment_date, now=self.now))
         self.counts.update(update_underpaid(self.session, self.ctx.config, posted_lines(matched, statuses),
                                             now=self.now))
         self.counts["claims_posted"] += len(matched)
@@ -437,7 +448,7 @@ class _Poster:
         for c in batch:
             st = found.get(c.claim_id)
             if st is None:
-                unmatched.append((self.rem.id, c.claim_id, c.status_code, c.charge, c.paid,
+                unmatched.append((self.rem_id, c.claim_id, c.status_code, c.charge, c.paid,
                                   c.payer_claim_number or None, _unmatched_detail(c), False, self.now))
                 continue
             matched.append(_Matched(c, st, match_lines(st, c.lines)))
@@ -445,12 +456,12 @@ class _Poster:
             copy_rows(self.session, UnmatchedPayment, _UNMATCHED, unmatched)
             self.counts["claims_unmatched"] += len(unmatched)
             for u in unmatched:
-                log.warning("payment_unmatched", file_id=self.ctx.file.id, claim_id=u[1])
+                log.warning("payment_unmatched", file_id=self.file_id, claim_id=u[1])
         return matched
 
     def _insert_payments(self, matched: list[_Matched], writes: WriteBehind) -> None:
         """One ClaimPayment per matched CLP; its id is kept on the match."""
-        s, rid, now = self.session, self.rem.id, self.now
+        s, rid, now = self.session, self.rem_id, self.now
         payments = [(rid, m.claim.pk, m.clp.status_code, m.clp.charge, m.clp.paid, m.clp.patient_responsibility,
                      m.clp.payer_claim_number or None, now) for m in matched]
         if self.pg:
@@ -547,7 +558,7 @@ class _Poster:
 
     def _insert_events(self, matched: list[_Matched], statuses: dict[int, ClaimStatus], writes: WriteBehind) -> None:
         """One ClaimStatusEvent (source 835) per posting."""
-        file_id, date_, trace, now = self.ctx.file.id, self.rem.payment_date, self.rem.trace_number[:50], self.now
+        file_id, date_, trace, now = self.file_id, self.payment_date, self.trace, self.now
         events = [(m.claim.pk, file_id, "835", None, m.clp.status_code, date_,
                    f"835 CLP02 {m.clp.status_code}: paid {m.clp.paid:.2f}, claim now {statuses[m.claim.pk]}",
                    m.clp.payer_claim_number or None, trace, now)

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from benchmarks.gen_835 import PAYEE, PAYER, generate
 from edi.x835 import Adjustment, ClaimPayment, EnvelopeSpec, Party, Remittance835, ServiceLine, build_835
@@ -410,16 +410,37 @@ def test_posting_matches_the_golden_file(tmp_path: Path, db_url: str, run: Run, 
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The same run posted now gives the golden file's claims, denials, payments and events, also when
     every remittance is posted seven claims at a time (a reversal and its correction, a claim paid
-    twice, land in different chunks, read ahead by the reader thread)."""
+    twice, land in different chunks, read ahead by the reader thread). Every reference the posting
+    writes without a foreign key names its parent."""
     monkeypatch.setattr(posting, "CHUNK", chunk)
     app = rated_app(tmp_path / "practice", db_url)
     try:
         actual = post_run(app, run)
+        assert dangling(app) == dict.fromkeys(_DANGLING, 0)
     finally:
         app.close()
     golden = json.loads(GOLDEN.read_text())
     found = list(differences(golden, json.loads(json.dumps(actual))))
     assert not found, f"{len(found)} differences from {GOLDEN.name}, first ones:\n" + "\n".join(found[:25])
+
+
+# References the posting writes without a foreign key (migrations 0004, 0005): each query counts the
+# rows whose parent is missing, or is another claim's.
+_DANGLING = {
+    "payment without its remittance": "SELECT count(*) FROM claim_payments p "
+                                      "WHERE NOT EXISTS (SELECT 1 FROM remittances r WHERE r.id = p.remittance_id)",
+    **{f"{kind} without its payment or claim": f"SELECT count(*) FROM {kind} a WHERE NOT EXISTS (SELECT 1 FROM "
+       "claim_payments p WHERE p.id = a.claim_payment_id AND p.claim_pk = a.claim_pk)" for kind in ("adjustments", "remarks")},
+    **{f"{kind} on a line of another claim": f"SELECT count(*) FROM {kind} a WHERE a.line_pk IS NOT NULL AND NOT EXISTS "
+       "(SELECT 1 FROM claim_lines l WHERE l.id = a.line_pk AND l.claim_pk = a.claim_pk)" for kind in ("adjustments", "remarks")},
+    "status event without its file": "SELECT count(*) FROM claim_status_events e WHERE e.file_id IS NOT NULL "
+                                     "AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id = e.file_id)",
+}
+
+
+def dangling(app: App) -> dict[str, int]:
+    with app.engine.connect() as conn:
+        return {name: conn.execute(text(sql)).scalar_one() for name, sql in _DANGLING.items()}
 
 
 def main() -> int:

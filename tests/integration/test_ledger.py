@@ -47,7 +47,8 @@ class TestSchema:
 
     @pytest.mark.parametrize("table", ["remittances", "files"])
     def test_remittances_and_files_are_never_deleted(self, app: App, table: str) -> None:
-        """Payments and status events name them without a foreign key (migration 0005): a delete is refused."""
+        """Payments and status events name them without a foreign key (migration 0005): a delete is refused
+        (claim payments too: tests/integration/test_posting.py)."""
         with app.transaction() as s:
             f, _ = record_inbound(s, name="ack.x12", data=TA1, archive_dir=app.config.archive_dir)
             s.add(Remittance(file_id=f.id, st_control="0001", payer_key="P", trace_number="T1", amount=Decimal("0"),

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from edi.x12 import open_x12
@@ -175,6 +176,12 @@ class TestPostingFixtures:
         with app.transaction() as s:
             paid = s.scalars(select(ClaimPayment.paid).order_by(ClaimPayment.id)).all()
         assert paid == [D("120.00"), D("-120.00"), D("130.00")]
+        # a posting is undone by a reversal, never by a delete: claim payments are append-only (migration
+        # 0005), since their adjustments and remarks name them without a foreign key
+        with pytest.raises(DBAPIError, match="rows of claim_payments are never deleted"), app.engine.begin() as conn:
+            conn.execute(delete(ClaimPayment))
+        with app.transaction() as s:
+            assert s.scalar(select(func.count()).select_from(ClaimPayment)) == 3
 
     def test_reversal_alone_leaves_the_claim_reversed(self, app: App) -> None:
         """A reversal that takes back the only payment leaves the claim reversed with nothing paid."""
