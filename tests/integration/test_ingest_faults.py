@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,38 @@ class TestPayee:
             add_claim(s, "C000123", PAID_LINES)
         f = ingest_bytes(app.config, app.uow, "ours.835", _fixture("payer_claim_line_cas"), IngestResult())
         assert f.state == "processed" and _count(app, ClaimPayment) == 1
+
+
+class TestDatabaseRefusesAWrite:
+    """A write the database refuses in the middle of a posting (on PostgreSQL it runs on the writer
+    thread, after the payments' COPY went in): the file fails with the database's words, nothing of
+    it stays, no thread is left behind, and a replay posts it once the cause is gone."""
+
+    REFUSE = {  # the 835 status event of one claim is refused by a trigger
+        "sqlite": ["CREATE TRIGGER refuse_event BEFORE INSERT ON claim_status_events WHEN NEW.source = '835' "
+                   "BEGIN SELECT RAISE(ABORT, 'status events refused for this test'); END"],
+        "postgresql": ["CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                       "RAISE EXCEPTION 'status events refused for this test'; END $$",
+                       "CREATE TRIGGER refuse_event BEFORE INSERT ON claim_status_events FOR EACH ROW "
+                       "WHEN (NEW.source = '835') EXECUTE FUNCTION refuse_event()"],
+    }
+
+    def test_the_file_fails_whole_and_replays(self, app: App) -> None:
+        with app.transaction() as s:
+            add_claim(s, "C000123", PAID_LINES)
+        with app.engine.begin() as conn:
+            for sql in self.REFUSE[app.engine.dialect.name]:
+                conn.exec_driver_sql(sql)
+        bad = ingest_bytes(app.config, app.uow, "paid.835", _fixture("payer_claim_line_cas"), IngestResult())
+        assert bad.state == "failed" and "status events refused for this test" in (bad.error or "")
+        assert [t.name for t in threading.enumerate() if t.name in ("write-behind", "835-read-ahead")] == []
+        assert _count(app, Remittance) == 0 and _count(app, ClaimPayment) == 0  # the payments' COPY went too
+        with app.transaction() as s:
+            assert s.scalar(select(Claim.status).where(Claim.claim_id == "C000123")) == "submitted"
+        with app.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_event" + (" ON claim_status_events" if app.engine.dialect.name
+                                                                == "postgresql" else ""))
+        done = replay_file(app.config, app.uow, bad.id, open_mailbox=app.mailbox)
+        assert done.state == "processed" and _count(app, ClaimPayment) == 1
+        with app.transaction() as s:
+            assert s.scalar(select(Claim.status).where(Claim.claim_id == "C000123")) == "paid"
