@@ -5,19 +5,23 @@ from __future__ import annotations
 import os
 import stat
 import threading
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from models import Base, File, Remittance, make_engine
 from pipelines.cli.app import App
 from pipelines.usecases.ingest import IngestResult, ingest_bytes
 from pipelines.usecases.ledger import next_control, record_inbound, sniff_kind
+from pipelines.usecases.schema import migrate, upgrade
+from tests.conftest import PG_ADMIN_URL, make_app
+from tests.integration.test_posting import add_claim
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -44,6 +48,46 @@ class TestSchema:
         eng.dispose()
         assert options == ["fillfactor=45"]
 
+
+    def test_migrations_keep_every_posted_row(self, tmp_path: Path, db_url: str) -> None:
+        """Migration 0005 builds claim_payments again on SQLite: the denials and adjustments that name its
+        rows stay, down to 0004 and up again (with foreign keys enforced, SQLite's rebuild deleted them)."""
+        url = db_url
+        if db_url.startswith("postgresql"):  # a database of its own: this one goes down and up
+            url = db_url.rsplit("/", 1)[0] + f"/edi_migrate_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
+        eng = make_engine(url)
+        try:
+            upgrade(eng)
+            app = make_app(tmp_path, url)
+            with app.transaction() as s:
+                add_claim(s, "C000500", [("L000800", "90837", ("95",), "180.00")])
+            assert ingest_bytes(app.config, app.uow, "d.835", (FIXTURES / "835" / "denial_co197.x12").read_bytes(),
+                                IngestResult()).state == "processed"
+            app.close()
+            tables = ("claim_payments", "adjustments", "remarks", "denials", "claim_status_events")
+
+            def counts() -> dict[str, int]:
+                with eng.connect() as conn:
+                    return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+            posted = counts()
+            assert posted["denials"] == posted["claim_payments"] == 1 and posted["adjustments"] >= 1
+            migrate(eng, "0004", down=True)
+            assert counts() == posted
+            upgrade(eng)
+            assert counts() == posted
+            if eng.dialect.name == "sqlite":  # enforced again on the connection the migration used
+                with eng.connect() as conn:
+                    assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        finally:
+            eng.dispose()
+            if url != db_url:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+                admin.dispose()
 
     @pytest.mark.parametrize("table", ["remittances", "files"])
     def test_remittances_and_files_are_never_deleted(self, app: App, table: str) -> None:
